@@ -1,0 +1,71 @@
+"""coachapp: runner assessment, lead capture and follow-up for a coaching business."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from coachapp.config import ROOT, from_env
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: config from the environment, then overrides."""
+    instance = Path(os.environ.get("COACHAPP_INSTANCE") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+    )
+    instance.mkdir(parents=True, exist_ok=True)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.config.from_mapping(from_env(os.environ, instance))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    from coachapp import cli, errors
+
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from coachapp import rules_store
+    from coachapp.celery_app import celery_init_app
+    from coachapp.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    celery_init_app(app)
+    rules_store.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from coachapp.api import bp as api_bp
+    from coachapp.extensions import csrf
+    from coachapp.mailbox import bp as mailbox_bp
+    from coachapp.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    csrf.exempt(api_bp)  # JSON API: no cookies, no ambient authority
+    app.register_blueprint(api_bp)
+    if not app.config["SMTP_URL"]:
+        # Emails are captured, not sent: let people read them in the app.
+        app.register_blueprint(mailbox_bp)
+
+
+def register_hooks(app: Flask) -> None:
+    from coachapp import security
+
+    security.init_app(app)

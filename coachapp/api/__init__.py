@@ -1,0 +1,111 @@
+"""JSON API v1 on the same engine as the web flow.
+
+- ``GET  /api/v1/assessment``      the question definitions
+- ``POST /api/v1/assessments``     answers (+ optional contact) → scores, flags, safety, trace, plan
+- ``GET  /api/v1/openapi.json``    the OpenAPI description
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from werkzeug.wrappers import Response
+
+from coachapp.api.openapi import openapi_document
+from coachapp.api.schema import assessment_document
+from coachapp.assessment import clean_answers, evaluate
+from coachapp.emails import outbox
+from coachapp.leads import assessments as flow
+from coachapp.leads.services import Contact, InvalidEmail
+from coachapp.models import utcnow
+from coachapp.rules_store import get_rules
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+CONTACT_FIELDS = {"first_name", "email", "consent_health", "consent_marketing"}
+
+
+@bp.get("/assessment")
+def assessment_definition() -> Response:
+    return jsonify(assessment_document(get_rules()))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(get_rules()))
+
+
+@bp.post("/assessments")
+def create_assessment() -> tuple[Response, int]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "invalid_json", "Send a JSON object with an 'answers' object.")
+    unknown = set(body) - {"answers", "contact"}
+    answers = body.get("answers")
+    if unknown or not isinstance(answers, dict):
+        errors = {key: "Unknown field." for key in sorted(unknown)}
+        if not isinstance(answers, dict):
+            errors["answers"] = "Required: an object keyed by question id."
+        return _unprocessable(errors)
+
+    rules = get_rules()
+    values, answer_errors = clean_answers(rules.assessment, answers)
+    errors = {f"answers.{key}": message for key, message in answer_errors.items()}
+    contact, contact_errors = _contact(body.get("contact"))
+    errors.update(contact_errors)
+    if errors:
+        return _unprocessable(errors)
+
+    now = utcnow()
+    if contact is None:  # scored, not stored: no consent to keep health data
+        result = evaluate(rules, values, today=now.date()).to_dict()
+        return jsonify(stored=False, result=result), 200
+
+    submission = flow.start({"utm_source": "api"}, now, channel="api")
+    flow.save_step_all(rules, submission, values, now)
+    try:
+        completion = flow.complete(rules, submission, contact, now)
+    except InvalidEmail:
+        return _unprocessable({"contact.email": "That doesn't look like an email address."})
+    outbox.commit()
+    return jsonify(
+        stored=True,
+        submission_id=submission.id,
+        lead_id=completion.lead.id,
+        results_url=flow.external_url("public.results", token=submission.token),
+        result=submission.result,
+    ), 201
+
+
+def _contact(raw: Any) -> tuple[Contact | None, dict[str, str]]:
+    if raw is None:
+        return None, {}
+    if not isinstance(raw, dict):
+        return None, {"contact": "Must be an object."}
+    errors = {f"contact.{key}": "Unknown field." for key in sorted(set(raw) - CONTACT_FIELDS)}
+    first_name = raw.get("first_name")
+    email = raw.get("email")
+    if not isinstance(first_name, str) or not first_name.strip() or len(first_name) > 80:
+        errors["contact.first_name"] = "Required: 1–80 characters."
+    if not isinstance(email, str) or not email.strip() or len(email) > 254:
+        errors["contact.email"] = "Required: an email address."
+    if raw.get("consent_health") is not True:
+        errors["contact.consent_health"] = (
+            "Must be true: we only store health answers with explicit consent."
+        )
+    marketing = raw.get("consent_marketing", False)
+    if not isinstance(marketing, bool):
+        errors["contact.consent_marketing"] = "Must be true or false."
+    if errors:
+        return None, errors
+    return Contact(first_name.strip(), email, True, marketing), {}
+
+
+def _error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error=code, message=message), status
+
+
+def _unprocessable(errors: dict[str, str]) -> tuple[Response, int]:
+    return jsonify(error="validation_failed",
+                   message="Some fields need attention.", errors=errors), 422

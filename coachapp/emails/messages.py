@@ -1,0 +1,49 @@
+"""Render an email from ``templates/email/<name>.{subject.txt,txt,html}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from flask import render_template
+
+from coachapp.models import OutboxMessage, utcnow
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(name: str, **context: Any) -> Rendered:
+    subject = render_template(f"email/{name}.subject.txt", **context)
+    return Rendered(
+        subject=" ".join(subject.split()),
+        text=render_template(f"email/{name}.txt", **context),
+        html=render_template(f"email/{name}.html", **context),
+    )
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(domain=domain)
+
+
+def to_mime(message: OutboxMessage, sender: str, reply_to: str | None = None) -> EmailMessage:
+    """Build the MIME message for an outbox row (multipart/alternative)."""
+    mime = EmailMessage()
+    mime["From"] = sender
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = message.message_id
+    mime["Date"] = format_datetime(utcnow())
+    if reply_to:
+        mime["Reply-To"] = reply_to
+    for key, value in (message.headers or {}).items():
+        mime[key] = value
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    return mime

@@ -1,0 +1,41 @@
+"""Error pages (HTML) and JSON errors for the API — never a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        if _wants_json():
+            return jsonify(error="csrf", message=error.description), 400
+        return render_template("errors/csrf.html", error=error), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _wants_json():
+            return jsonify(error=error.name.lower().replace(" ", "_"),
+                           message=error.description), error.code
+        template = "errors/404.html" if error.code == 404 else "errors/generic.html"
+        return render_template(template, error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        from coachapp.extensions import db
+
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error="internal_error", message="Something went wrong on our side."), 500
+        return render_template("errors/500.html"), 500

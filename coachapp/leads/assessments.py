@@ -1,0 +1,184 @@
+"""The assessment flow around the pure engine: start, save steps, complete, purge.
+
+Services flush; the caller commits (``outbox.commit()``) so the submission, the
+lead and the outbox row become durable together, before the response.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete
+
+from coachapp.assessment import Rules, clean_answers, evaluate
+from coachapp.emails.outbox import queue_email
+from coachapp.extensions import db
+from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.models import AssessmentSubmission, Lead, utcnow
+
+CONTACT_STEP = "contact"
+
+
+@dataclass(frozen=True)
+class Completion:
+    submission: AssessmentSubmission
+    lead: Lead
+    lead_created: bool
+
+
+def steps(rules: Rules) -> list[str]:
+    """Step ids in order: the rule sections, then the contact step."""
+    return [section.id for section in rules.assessment.sections] + [CONTACT_STEP]
+
+
+def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -> AssessmentSubmission:
+    submission = AssessmentSubmission(
+        token=secrets.token_urlsafe(24),
+        status="in_progress",
+        channel=channel,
+        answers={},
+        steps_done=[],
+        first_touch=dict(first_touch),
+        started_at=now,
+        updated_at=now,
+    )
+    db.session.add(submission)
+    db.session.flush()
+    return submission
+
+
+def section_answers(rules: Rules, answers: Mapping[str, Any], section_id: str) -> dict[str, Any]:
+    ids = {q.id for q in rules.assessment.section(section_id).questions}
+    return {k: v for k, v in answers.items() if k in ids}
+
+
+def other_answers(rules: Rules, answers: Mapping[str, Any], section_id: str) -> dict[str, Any]:
+    ids = {q.id for q in rules.assessment.section(section_id).questions}
+    return {k: v for k, v in answers.items() if k not in ids}
+
+
+def save_step(
+    rules: Rules,
+    submission: AssessmentSubmission,
+    section_id: str,
+    values: Mapping[str, Any],
+    now: datetime,
+    done: bool = True,
+) -> None:
+    """Replace one section's answers (hidden questions drop out) and remember progress."""
+    answers = other_answers(rules, submission.answers, section_id)
+    answers.update(values)
+    submission.answers = _visible_only(rules, answers)
+    if done and section_id not in submission.steps_done:
+        submission.steps_done = [*submission.steps_done, section_id]
+    submission.current_step = section_id
+    submission.updated_at = now
+
+
+def save_step_all(
+    rules: Rules, submission: AssessmentSubmission, values: Mapping[str, Any], now: datetime
+) -> None:
+    """Store a whole, already-cleaned answer set (the JSON API) as if every step was done."""
+    submission.answers = _visible_only(rules, dict(values))
+    submission.steps_done = [section.id for section in rules.assessment.sections]
+    submission.updated_at = now
+
+
+def _visible_only(rules: Rules, answers: dict[str, Any]) -> dict[str, Any]:
+    """Drop answers to questions that an earlier change has hidden."""
+    assessment = rules.assessment
+    return {k: v for k, v in answers.items() if assessment.question(k).visible(answers)}
+
+
+def first_incomplete_step(rules: Rules, submission: AssessmentSubmission) -> str | None:
+    """The first required section that is not done or no longer validates."""
+    for section in rules.assessment.sections:
+        if section.optional:
+            continue
+        if section.id not in submission.steps_done:
+            return section.id
+        _, errors = clean_answers(
+            rules.assessment,
+            section_answers(rules, submission.answers, section.id),
+            section_id=section.id,
+            existing=other_answers(rules, submission.answers, section.id),
+        )
+        if errors:
+            return section.id
+    return None
+
+
+def complete(
+    rules: Rules,
+    submission: AssessmentSubmission,
+    contact: Contact,
+    now: datetime,
+) -> Completion:
+    """Score, attach to the (upserted) lead, queue the result email. Flushes only."""
+    lead, created = upsert_lead(contact, submission.first_touch, now)
+    result = evaluate(rules, submission.answers, today=now.date()).to_dict()
+    submission.lead_id = lead.id
+    submission.status = "completed"
+    submission.completed_at = now
+    submission.updated_at = now
+    submission.current_step = CONTACT_STEP
+    submission.rules_version = rules.version
+    submission.result = result
+    submission.safety_level = result["safety"]["level"]
+    priorities = result.get("priorities") or []
+    submission.top_priority = priorities[0]["region"] if priorities else None
+    db.session.flush()
+
+    labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"
+    add_event(lead.id, "assessment_completed",
+              f"Runner Assessment completed — priorities: {labels}", now,
+              submission_id=submission.id, safety=submission.safety_level)
+    if submission.safety_level == "red":
+        lead.needs_clinician = True
+        reasons = "; ".join(f["reason"] for f in result["safety"]["fired"] if f["level"] == "red")
+        add_event(lead.id, "red_flag", f"Red flag — clinician first: {reasons}", now,
+                  submission_id=submission.id)
+    _queue_result_email(lead, submission, result)
+    return Completion(submission=submission, lead=lead, lead_created=created)
+
+
+def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict) -> None:
+    red = result["safety"]["level"] == "red"
+    queue_email(
+        purpose_key=f"assessment-result:{submission.id}",
+        kind="clinician_first" if red else "assessment_plan",
+        to=lead.email_display,
+        template="assessment_clinician" if red else "assessment_plan",
+        lead_id=lead.id,
+        first_name=lead.first_name,
+        result=result,
+        results_url=external_url("public.results", token=submission.token),
+        business_name=current_app.config["BUSINESS_NAME"],
+        business_address=current_app.config["BUSINESS_ADDRESS"],
+    )
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for emails, built the same way in a request or a worker."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path
+
+
+def purge_abandoned(now: datetime | None = None) -> int:
+    """Delete unfinished, anonymous submissions past the retention window."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["ABANDONED_RETENTION_DAYS"])
+    result = db.session.execute(
+        delete(AssessmentSubmission).where(
+            AssessmentSubmission.status == "in_progress",
+            AssessmentSubmission.lead_id.is_(None),
+            AssessmentSubmission.updated_at < cutoff,
+        )
+    )
+    db.session.commit()
+    return result.rowcount

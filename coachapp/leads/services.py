@@ -1,0 +1,95 @@
+"""Upsert leads by normalised email, record consent and timeline events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from coachapp.extensions import db
+from coachapp.models import Lead, LeadEvent
+
+#: Bump when the consent wording on the forms changes.
+CONSENT_TEXT_VERSION = "2026-11-v1"
+
+FIRST_TOUCH_FIELDS = ("utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page")
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Contact:
+    first_name: str
+    email: str
+    consent_health: bool
+    consent_marketing: bool
+
+
+def normalize_email(raw: str) -> tuple[str, str]:
+    """Return ``(key, display)``: the lookup key is the whole address lower-cased."""
+    try:
+        info = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from exc
+    return info.normalized.lower(), info.normalized
+
+
+def add_event(lead_id: int, kind: str, summary: str, now: datetime, **data: Any) -> None:
+    db.session.add(LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now))
+
+
+def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) -> tuple[Lead, bool]:
+    """Find the lead by email or create it. Returns ``(lead, created)``; flushes only."""
+    key, display = normalize_email(contact.email)
+    lead = _by_email(key)
+    created = False
+    if lead is None:
+        lead = Lead(email=key, email_display=display, created_at=now, updated_at=now)
+        _apply_first_touch(lead, first_touch, now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(lead)
+        except IntegrityError:  # the same person submitted twice at once
+            lead = _by_email(key)
+        else:
+            created = True
+            add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)
+    if contact.first_name:
+        lead.first_name = contact.first_name
+    _apply_consent(lead, contact, now)
+    return lead, created
+
+
+def _by_email(key: str) -> Lead | None:
+    return db.session.execute(select(Lead).where(Lead.email == key)).scalar_one_or_none()
+
+
+def _apply_first_touch(lead: Lead, touch: dict[str, Any], now: datetime) -> None:
+    lead.source = (touch.get("utm_source") or touch.get("referrer_host") or "direct")[:120]
+    for field in FIRST_TOUCH_FIELDS:
+        value = touch.get(field)
+        setattr(lead, field, value[:500] if isinstance(value, str) else None)
+    at = touch.get("at")
+    lead.first_touch_at = datetime.fromisoformat(at) if at else now
+
+
+def _apply_consent(lead: Lead, contact: Contact, now: datetime) -> None:
+    """The latest explicit choice wins, and every change is on the timeline."""
+    if contact.consent_health and lead.consent_health_at is None:
+        lead.consent_health_at = now
+        lead.consent_text_version = CONSENT_TEXT_VERSION
+        add_event(lead.id, "consent", "Consented to health data use for their plan", now,
+                  scope="health", version=CONSENT_TEXT_VERSION)
+    if contact.consent_marketing and lead.consent_marketing_at is None:
+        lead.consent_marketing_at = now
+        add_event(lead.id, "consent", "Opted in to coaching emails", now,
+                  scope="marketing", version=CONSENT_TEXT_VERSION)
+    elif not contact.consent_marketing and lead.consent_marketing_at is not None:
+        lead.consent_marketing_at = None
+        add_event(lead.id, "consent", "Opted out of coaching emails", now, scope="marketing")

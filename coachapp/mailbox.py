@@ -1,0 +1,52 @@
+"""The in-app mailbox: when no SMTP server is configured, emails are captured in
+the outbox and can be read here. Registered only when ``SMTP_URL`` is unset."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from coachapp.extensions import db
+from coachapp.models import OutboxMessage
+
+bp = Blueprint("mailbox", __name__, url_prefix="/outbox")
+
+
+@bp.before_request
+def local_only() -> None:
+    """Captured emails hold health data: only readable from this machine
+    (until the coach dashboard puts them behind a login)."""
+    try:
+        local = ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        abort(404)
+
+
+@bp.get("/")
+def index() -> str:
+    messages = db.session.execute(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    ).scalars()
+    return render_template("mailbox/index.html", messages=list(messages))
+
+
+@bp.get("/<int:message_id>")
+def show(message_id: int) -> str:
+    message = db.get_or_404(OutboxMessage, message_id)
+    return render_template("mailbox/show.html", message=message)
+
+
+@bp.get("/<int:message_id>/html")
+def html(message_id: int):
+    """The HTML body, sandboxed: shown in an iframe with its own strict policy."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    return message.html_body, 200, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'self'; sandbox",
+        "X-Frame-Options": "SAMEORIGIN",
+    }

@@ -1,0 +1,16 @@
+"""ORM models (SQLAlchemy 2.0 style); import them from here."""
+
+from coachapp.models.base import Base, utcnow
+from coachapp.models.lead import STAGES, Lead, LeadEvent
+from coachapp.models.outbox import OutboxMessage
+from coachapp.models.submission import AssessmentSubmission
+
+__all__ = [
+    "STAGES",
+    "AssessmentSubmission",
+    "Base",
+    "Lead",
+    "LeadEvent",
+    "OutboxMessage",
+    "utcnow",
+]

@@ -1,0 +1,63 @@
+"""A lead is one person, keyed by normalised email; events form its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from coachapp.models.base import Base, TimestampMixin, utcnow
+
+STAGES = (
+    "new",
+    "contacted",
+    "session_booked",
+    "session_held",
+    "no_show",
+    "client",
+    "nurture",
+    "lost",
+)
+
+
+class Lead(TimestampMixin, Base):
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised key
+    email_display: Mapped[str] = mapped_column(String(254))
+    first_name: Mapped[str | None] = mapped_column(String(80))
+    stage: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    # Safety: set when any submission fired a red flag; the coach sees it first.
+    needs_clinician: Mapped[bool] = mapped_column(default=False, index=True)
+    consent_health_at: Mapped[datetime | None]
+    consent_marketing_at: Mapped[datetime | None]
+    consent_text_version: Mapped[str | None] = mapped_column(String(40))
+    # First touch (never overwritten once set).
+    source: Mapped[str] = mapped_column(String(120), default="direct", index=True)
+    utm_medium: Mapped[str | None] = mapped_column(String(120))
+    utm_campaign: Mapped[str | None] = mapped_column(String(200))
+    utm_term: Mapped[str | None] = mapped_column(String(200))
+    utm_content: Mapped[str | None] = mapped_column(String(200))
+    referrer: Mapped[str | None] = mapped_column(String(500))
+    landing_page: Mapped[str | None] = mapped_column(String(500))
+    first_touch_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Lead {self.id} {self.email}>"
+
+
+class LeadEvent(Base):
+    """One line on a lead's timeline (submission, email, stage change, …)."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (Index("ix_lead_events_lead_id_created_at", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

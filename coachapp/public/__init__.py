@@ -1,0 +1,7 @@
+"""Public blueprint: what prospects see (no login)."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from coachapp.public import templating, tracking, views  # noqa: E402,F401

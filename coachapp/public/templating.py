@@ -1,0 +1,30 @@
+"""Template helpers for rendering saved or submitted answers back into inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coachapp.public import bp
+
+
+@bp.app_template_filter("form_value")
+def form_value(value: Any) -> Any:
+    """Typed answer → what an input holds ("yes"/"no", "8" not "8.0", lists as-is)."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return str(value)
+
+
+@bp.app_template_filter("weekday")
+def weekday(day: str) -> str:
+    names = {"Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday",
+             "Fri": "Friday", "Sat": "Saturday", "Sun": "Sunday"}
+    return names.get(day, day)
