@@ -42,9 +42,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from coachapp import rules_store
     from coachapp.celery_app import celery_init_app
-    from coachapp.extensions import csrf, db, migrate
+    from coachapp.extensions import csrf, db, limiter, migrate
 
+    if app.config["PROXY_FIX_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     celery_init_app(app)
@@ -60,8 +66,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     csrf.exempt(api_bp)  # JSON API: no cookies, no ambient authority
     app.register_blueprint(api_bp)
-    if not app.config["SMTP_URL"]:
-        # Emails are captured, not sent: let people read them in the app.
+    if not app.config["SMTP_URL"] and not app.config["PROXY_FIX_HOPS"]:
+        # Emails are captured, not sent: let people on this machine read them in the app.
         app.register_blueprint(mailbox_bp)
 
 

@@ -119,5 +119,11 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 256 * 1024,
+        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "0")),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_SWALLOW_ERRORS": True,  # a Redis outage must not take the forms down
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
         "CELERY": celery_settings(env, instance),
     }

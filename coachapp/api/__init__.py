@@ -16,6 +16,7 @@ from coachapp.api.openapi import openapi_document
 from coachapp.api.schema import assessment_document
 from coachapp.assessment import clean_answers, evaluate
 from coachapp.emails import outbox
+from coachapp.extensions import limiter
 from coachapp.leads import assessments as flow
 from coachapp.leads.services import Contact, InvalidEmail
 from coachapp.models import utcnow
@@ -37,6 +38,7 @@ def openapi() -> Response:
 
 
 @bp.post("/assessments")
+@limiter.limit("60/minute;600/hour")
 def create_assessment() -> tuple[Response, int]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from coachapp.assessment import clean_answers
 from coachapp.emails import outbox
-from coachapp.extensions import db
+from coachapp.extensions import db, limiter
 from coachapp.leads import assessments as flow
 from coachapp.leads.services import Contact, InvalidEmail
 from coachapp.models import AssessmentSubmission, utcnow
@@ -43,7 +43,13 @@ def intro() -> str:
     )
 
 
+#: Per client address. Generous for people, tight for scripts.
+START_LIMIT = "20/hour"
+STEP_LIMIT = "300/hour"
+
+
 @bp.post("/assessment/start")
+@limiter.limit(START_LIMIT)
 def start() -> Response | tuple[str, int]:
     form = StartForm()
     if not form.validate_on_submit():
@@ -68,6 +74,7 @@ def resume(token: str) -> Response:
 
 
 @bp.route("/assessment/<token>/<step_id>", methods=["GET", "POST"])
+@limiter.limit(STEP_LIMIT, methods=["POST"])
 def step(token: str, step_id: str) -> Response | str | tuple[str, int]:
     submission = _submission_or_404(token)
     if submission.completed:
