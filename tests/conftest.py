@@ -96,6 +96,7 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalise(database_url, _INSTANCE),
         "SMTP_URL": None,
         "BASE_URL": "http://coach.test",
+        "RATELIMIT_ENABLED": False,  # tests/web/test_rate_limits.py turns it on
         "CELERY": celery,
     }
     config.update(overrides)
@@ -109,13 +110,23 @@ def migrate_up(app) -> None:
         upgrade()
 
 
+def dispose(app) -> None:
+    """Close pooled connections (before a test database is dropped)."""
+    from coachapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     from coachapp import create_app
 
     application = create_app(make_config(database_url))
     migrate_up(application)
-    return application
+    yield application
+    dispose(application)
 
 
 def clean_tables(app) -> None:
@@ -153,7 +164,17 @@ class Browserish:
         self.client = client
         self.last_token: str | None = None
 
+    @staticmethod
+    def _fresh_request() -> None:
+        """Requests reuse the test's pushed app context, and so its ``g``, where
+        Flask-WTF caches the CSRF token: drop it, as a new request would."""
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.pop("csrf_token", None)
+
     def get(self, url: str, **kwargs):
+        self._fresh_request()
         response = self.client.get(url, **kwargs)
         match = CSRF_RE.search(response.get_data(as_text=True))
         if match:
@@ -164,6 +185,7 @@ class Browserish:
         if self.last_token is None:
             self.get(url)
         payload = {"csrf_token": self.last_token, **(data or {})}
+        self._fresh_request()
         response = self.client.post(url, data=payload, **kwargs)
         match = CSRF_RE.search(response.get_data(as_text=True))
         if match:

@@ -141,7 +141,7 @@ def test_abandoned_claim_is_reclaimed_after_the_lease(db_app):
 def test_broker_outage_is_not_an_error_and_the_sweep_catches_up(db_app, database_url):
     from coachapp import create_app
     from coachapp.config import celery_settings
-    from tests.conftest import make_config
+    from tests.conftest import dispose, make_config
 
     # The same database, but a broker where nothing listens: a real outage.
     dead_broker = create_app(make_config(
@@ -152,7 +152,7 @@ def test_broker_outage_is_not_an_error_and_the_sweep_catches_up(db_app, database
         message = _queue(_lead())
         outbox.commit()  # must not raise: the row is durable, publishing can wait
         message_id = message.id
-        db.session.remove()
+    dispose(dead_broker)
     row = db.session.get(OutboxMessage, message_id)
     assert (row.status, row.enqueued_at) == ("queued", None)
     assert outbox.sweep() == [message_id]  # broker back: the sweep publishes it

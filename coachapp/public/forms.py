@@ -15,14 +15,20 @@ class StartForm(FlaskForm):
     """CSRF only: starting an assessment creates a resumable submission."""
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class ContactForm(FlaskForm):
     first_name = StringField(
         "First name",
+        filters=[_strip],
         validators=[DataRequired("Tell us your first name."), Length(max=80)],
         render_kw={"autocomplete": "given-name"},
     )
     email = EmailField(
         "Email",
+        filters=[_strip],
         validators=[
             DataRequired("We need your email to send your plan."),
             Length(max=254),

@@ -118,12 +118,13 @@ def step(token: str, step_id: str) -> Response | str | tuple[str, int]:
                      if q.id not in shown and q.visible(merged)]
     errors = {qid: msg for qid, msg in errors.items() if qid not in newly_visible}
     if errors:
-        return _render_step(rules, submission, section, form, values=raw, errors=errors), 422
+        return _render_step(rules, submission, section, form, values=raw, errors=errors,
+                            answers=merged), 422
     flow.save_step(rules, submission, step_id, values, now, done=not newly_visible)
     db.session.commit()
     if newly_visible:  # follow-up questions revealed by this answer, no JavaScript needed
         return _render_step(rules, submission, section, form, values=values, errors={},
-                            notice="A couple more questions about that.", focus=newly_visible[0])
+                            notice="A couple more questions about that.", revealed=newly_visible)
     return redirect(url_for(".step", token=token, step_id=step_ids[index + 1]))
 
 
@@ -180,11 +181,19 @@ def _strategy_url(submission: AssessmentSubmission) -> str | None:
 
 def _render_step(rules, submission, section, form, *, values: dict[str, Any],
                  errors: dict[str, str], notice: str | None = None,
-                 focus: str | None = None) -> str:
+                 revealed: list[str] | None = None, answers: dict[str, Any] | None = None) -> str:
+    """Render a step; `values` fill the inputs, clean `answers` decide what is visible."""
     step_ids = flow.steps(rules)
     index = step_ids.index(section.id)
-    context = {**flow.other_answers(rules, submission.answers, section.id), **values}
-    visible = [q for q in section.questions if q.visible(context)]
+    if answers is None:
+        answers = {**flow.other_answers(rules, submission.answers, section.id), **values}
+    own = {q.id for q in section.questions}
+    # Follow-ups that depend only on this step's answers are rendered up front
+    # (JavaScript hides them until they apply); the rest follow the saved answers.
+    conditional = {q.id for q in section.questions
+                   if q.show_if is not None and set(q.show_if_refs) <= own}
+    visible = [q for q in section.questions
+               if q.id in conditional or q.visible(answers) or q.id in errors]
     return render_template(
         "public/step.html",
         submission=submission,
@@ -194,7 +203,8 @@ def _render_step(rules, submission, section, form, *, values: dict[str, Any],
         errors=errors,
         form=form,
         notice=notice,
-        focus=focus,
+        revealed=revealed or [],
+        conditional=conditional,
         step_number=index + 1,
         step_count=len(step_ids),
         back_url=url_for(".step", token=submission.token, step_id=step_ids[index - 1])

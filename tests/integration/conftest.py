@@ -26,6 +26,7 @@ from tests.conftest import (
     Mailbox,
     PostgresDatabase,
     clean_tables,
+    dispose,
     migrate_up,
     require,
 )
@@ -38,6 +39,7 @@ class Stack:
     app: object
     workers: list[subprocess.Popen] = field(default_factory=list)
     logs: list[list[str]] = field(default_factory=list)
+    pumps: list[threading.Thread] = field(default_factory=list)
 
     def start_worker(self, timeout: float = 60.0, extra_env: dict[str, str] | None = None) -> int:
         """Start a real worker process; returns its index once it is ready."""
@@ -55,12 +57,14 @@ class Stack:
                 if " ready." in line:
                     ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout):
-            proc.kill()
-            raise RuntimeError("worker did not start:\n" + "".join(lines[-40:]))
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
         self.workers.append(proc)
         self.logs.append(lines)
+        self.pumps.append(thread)
+        if not ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("worker did not start:\n" + "".join(lines[-40:]))
         return len(self.workers) - 1
 
     def kill_worker(self, index: int) -> None:
@@ -71,11 +75,14 @@ class Stack:
         for proc in self.workers:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in self.workers:
+        for proc, thread in zip(self.workers, self.pumps, strict=True):
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
+            thread.join(5)  # the pump ends at EOF
+            proc.stdout.close()
 
 
 @pytest.fixture(params=["embedded", "services"])
@@ -142,6 +149,7 @@ def stack(stack_env, smtp) -> Iterator[Stack]:
         yield result
     finally:
         result.stop()
+        dispose(app)
 
 
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1) -> bool:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import ON_CI, ROOT, clean_tables, free_port, migrate_up
-from tests.helpers import DESK_ACHILLES
+from tests.conftest import ON_CI, ROOT, clean_tables, dispose, free_port, migrate_up
+from tests.helpers import DESK_ACHILLES, form_value
 from tests.integration.conftest import Stack, app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -65,6 +65,7 @@ def live(tmp_path) -> Iterator[tuple[str, Stack]]:
     finally:
         server.shutdown()
         stack.stop()
+        dispose(app)
 
 
 def _fill_visible(page, answers: dict) -> None:
@@ -77,8 +78,7 @@ def _fill_visible(page, answers: dict) -> None:
         if kind in ("radio", "checkbox"):
             values = value if isinstance(value, list) else [value]
             for v in values:
-                v = {True: "yes", False: "no"}.get(v, v)
-                page.locator(f'[name="{qid}"][value="{v}"]').check()
+                page.locator(f'[name="{qid}"][value="{form_value(v)}"]').check()
         else:
             inputs.first.fill(str(value))
 
@@ -97,7 +97,7 @@ def _complete_on_phone(page, base: str, answers: dict) -> None:
             page.get_by_role("button", name="Next").click()
         assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
     page.get_by_label("First name").fill("Dana")
-    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_label("Email", exact=True).fill("dana@example.com")
     page.locator('[name="consent_health"]').check()
     page.get_by_role("button", name="Show my plan").click()
 

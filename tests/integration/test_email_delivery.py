@@ -13,7 +13,7 @@ from coachapp.extensions import db
 from coachapp.leads.services import Contact
 from coachapp.models import OutboxMessage, utcnow
 from coachapp.rules_store import get_rules
-from tests.conftest import Browserish
+from tests.conftest import Browserish, dispose
 from tests.helpers import CONTACT, DESK_ACHILLES, walk_assessment
 from tests.integration.conftest import app_for, wait_until
 
@@ -53,7 +53,7 @@ def test_broker_outage_delays_the_email_but_never_loses_it(stack, smtp):
     with dead_broker.app_context():
         web = Browserish(dead_broker.test_client())
         walk_assessment(web, get_rules(), DESK_ACHILLES, CONTACT)  # succeeds despite the outage
-        db.session.remove()
+    dispose(dead_broker)
     stack.start_worker()
     with stack.app.app_context():
         row = _only_message()

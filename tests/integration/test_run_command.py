@@ -63,4 +63,7 @@ def test_run_command_serves_and_delivers(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-    assert proc.returncode == 0
+        finally:
+            output = proc.stdout.read()
+            proc.stdout.close()
+    assert proc.returncode == 0, output[-3000:]

@@ -138,7 +138,7 @@ def test_follow_up_questions_appear_without_javascript(web):
     url = f"/assessment/{token}/injuries"
     web.get(url)
     response = web.post(url, {"injured_last_12m": "yes", "current_pain_nrs": "0",
-                              "shown": "injured_last_12m,current_pain_nrs", "nav": "next"})
+                              "shown": "injured_last_12m,current_pain_nrs,feels_tight", "nav": "next"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "A couple more questions" in html
@@ -146,7 +146,7 @@ def test_follow_up_questions_appear_without_javascript(web):
     assert "injury_areas-error" not in html  # revealed, not yet an error
     response = web.post(url, {"injured_last_12m": "yes", "current_pain_nrs": "0",
                               "injury_areas": ["shin"], "nav": "next",
-                              "shown": "injured_last_12m,injury_areas,current_pain_nrs"})
+                              "shown": "injured_last_12m,injury_areas,current_pain_nrs,feels_tight"})
     assert response.status_code == 302
 
 
@@ -231,3 +231,22 @@ def test_purge_deletes_only_old_anonymous_unfinished(web, db_app):
     assert purge_abandoned() == 1
     tokens = set(db.session.execute(select(AssessmentSubmission.token)).scalars())
     assert "old" not in tokens and len(tokens) == 2
+
+
+def test_same_step_follow_ups_are_rendered_for_progressive_enhancement(web):
+    token = _start(web)
+    html = web.get(f"/assessment/{token}/injuries").get_data(as_text=True)
+    assert 'id="q-injury_areas"' in html
+    assert 'data-show-if="{&#34;eq&#34;: true, &#34;ref&#34;: &#34;injured_last_12m&#34;}"' in html
+    assert "<noscript>" in html
+    assert "assessment.js" in html
+    # Answering "no" hides nothing server-side: the follow-up answer is simply ignored.
+    response = web.post(f"/assessment/{token}/injuries",
+                        {"injured_last_12m": "no", "injury_areas": ["shin"], "current_pain_nrs": "0",
+                         "shown": "injured_last_12m,injury_areas,current_pain_nrs,feels_tight,"
+                                  "ankle_sprains_count,current_pain_area,current_pain_weeks,pain_behaviour",
+                         "nav": "next"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    answers = _one(AssessmentSubmission).answers
+    assert answers["injured_last_12m"] is False and "injury_areas" not in answers

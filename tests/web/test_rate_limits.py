@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from coachapp import create_app
 from coachapp.public.views import START_LIMIT
-from tests.conftest import Browserish, make_config
+from tests.conftest import Browserish, dispose, make_config
 
 
 def test_starting_assessments_is_rate_limited_per_address(app, database_url):
@@ -16,6 +16,7 @@ def test_starting_assessments_is_rate_limited_per_address(app, database_url):
         web = Browserish(limited.test_client())
         web.get("/assessment")
         codes = [web.post("/assessment/start").status_code for _ in range(limit + 1)]
+    dispose(limited)
     assert codes[:limit] == [302] * limit
     assert codes[-1] == 429
 
@@ -27,5 +28,6 @@ def test_api_limit_answers_json(database_url):
     codes = [client.post("/api/v1/assessments", json={}).status_code for _ in range(61)]
     assert codes[:60] == [422] * 60
     response = client.post("/api/v1/assessments", json={})
+    dispose(app)
     assert response.status_code == 429
     assert response.get_json()["error"] == "too_many_requests"

@@ -1,0 +1,95 @@
+"""The exercise library (rules/exercises/library.yaml)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._schema import Issues, Node, check_unique, file_header
+
+KINDS = (
+    "cars",
+    "pails_rails",
+    "end_range_active",
+    "mobility_active",
+    "strength",
+    "stability",
+    "drill",
+)
+BLOCKS = ("daily", "end_range", "strength", "stability", "drills")
+KEYS = (
+    "id",
+    "name",
+    "kind",
+    "block",
+    "regions",
+    "purpose",
+    "dosage",
+    "frequency",
+    "minutes",
+    "cues",
+    "loads_areas",
+    "evidence",
+    "sources",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    id: str
+    name: str
+    kind: str
+    block: str
+    regions: tuple[str, ...]
+    purpose: str
+    dosage: str
+    frequency: str
+    minutes: int
+    cues: tuple[str, ...]
+    loads_areas: frozenset[str]
+    evidence: str
+    sources: tuple[str, ...]
+
+
+def load_library(
+    data: Any, issues: Issues, region_ids: tuple[str, ...], sources: Mapping[str, Any]
+) -> tuple[dict[str, Exercise], frozenset[str]]:
+    """Return exercises by id and the body-area vocabulary used by ``loads_areas``."""
+    head = file_header(data, issues, ("areas", "exercises"))
+    areas = frozenset(head.str_list("areas"))
+    entries = head.list("exercises")
+    check_unique([e.get("id") for e in entries if isinstance(e, Mapping)], "exercise", issues)
+    out: dict[str, Exercise] = {}
+    for raw in entries:
+        ident = raw.get("id") if isinstance(raw, Mapping) else None
+        node = Node(raw, f"exercise '{ident}'", issues, KEYS, ())
+        if not node.ok:
+            continue
+        regions = node.str_list("regions")
+        for region in regions:
+            if region not in region_ids:
+                issues.add(node.where, f"unknown region '{region}'")
+        loads = node.str_list("loads_areas")
+        for area in loads:
+            if area not in areas:
+                issues.add(node.where, f"unknown area '{area}' (add it to 'areas')")
+        minutes = node.int("minutes", 0) or 0
+        if minutes <= 0:
+            issues.add(node.where, "'minutes' must be a positive integer")
+        out[str(ident)] = Exercise(
+            id=str(ident),
+            name=node.str("name") or "",
+            kind=node.choice("kind", KINDS, "strength") or "strength",
+            block=node.choice("block", BLOCKS, "strength") or "strength",
+            regions=regions,
+            purpose=node.str("purpose") or "",
+            dosage=node.str("dosage") or "",
+            frequency=node.str("frequency") or "",
+            minutes=minutes,
+            cues=node.str_list("cues"),
+            loads_areas=frozenset(loads),
+            evidence=node.evidence(),
+            sources=node.sources(sources),
+        )
+    return out, areas

@@ -1,0 +1,235 @@
+"""Load and validate rules/assessment/*.yaml into the frozen Assessment model."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from ._schema import Issues, Node, check_unique, file_header
+from .conditions import RefType, compile_condition
+from .model import QUESTION_TYPES, Assessment, Option, Question, Section, SelfTest
+
+QUESTION_KEYS = (
+    "id",
+    "type",
+    "text",
+    "help",
+    "required",
+    "options",
+    "items",
+    "min",
+    "max",
+    "step",
+    "unit",
+    "placeholder",
+    "show_if",
+    "test",
+)
+RESERVED_IDS = ("flags",)  # a condition ref of its own
+SELECT_TYPES = ("single_select", "multi_select")
+NUMERIC_TYPES = ("integer", "number", "slider")
+REF_KINDS = {
+    "boolean": "bool",
+    "single_select": "choice",
+    "multi_select": "choices",
+    "checklist": "choices",
+    "integer": "number",
+    "number": "number",
+    "slider": "number",
+    "date": "date",
+    "text": "text",
+}
+
+
+def is_ident(value: Any) -> bool:
+    """Lower-case letters, digits and underscores only (dots are reserved for refs)."""
+    return (
+        isinstance(value, str)
+        and value != ""
+        and value.replace("_", "a").isalnum()
+        and value == value.lower()
+    )
+
+
+def load_self_tests(data: Any, issues: Issues, sources: Mapping[str, Any]) -> dict[str, SelfTest]:
+    head = file_header(data, issues, ("tests",))
+    tests: dict[str, SelfTest] = {}
+    entries = head.list("tests")
+    check_unique([t.get("id") for t in entries if isinstance(t, Mapping)], "test", issues)
+    for entry in entries:
+        ident = entry.get("id") if isinstance(entry, Mapping) else None
+        node = Node(
+            entry,
+            f"test '{ident}'",
+            issues,
+            ("id", "title", "minutes", "instructions"),
+            ("equipment", "safety_note", "sources"),
+        )
+        instructions = node.str_list("instructions")
+        if node.has("instructions") and not instructions:
+            issues.add(node.where, "'instructions' must not be empty")
+        tests[str(ident)] = SelfTest(
+            id=str(ident),
+            title=node.str("title") or "",
+            equipment=node.str("equipment"),
+            minutes=node.int("minutes") or 0,
+            instructions=instructions,
+            safety_note=node.str("safety_note"),
+            sources=node.sources(sources),
+        )
+    return tests
+
+
+def _options(node: Node, key: str, qtype: str) -> tuple[Option, ...]:
+    out = []
+    for raw in node.list(key):
+        opt = Node(raw, node.where, node.issues, ("value", "label"), ("exclusive",))
+        value = opt.raw("value")
+        if not isinstance(value, str) or not value:
+            node.issues.add(
+                node.where, f"option value {value!r} must be a non-empty string (quote it in YAML)"
+            )
+            continue
+        exclusive = opt.bool("exclusive")
+        if exclusive and qtype != "multi_select":
+            node.issues.add(
+                node.where, f"option '{value}': 'exclusive' only applies to multi_select"
+            )
+        out.append(Option(value, opt.str("label") or value, exclusive))
+    check_unique([o.value for o in out], f"{node.where}: option", node.issues)
+    if sum(o.exclusive for o in out) > 1:
+        node.issues.add(node.where, "at most one option can be exclusive")
+    return tuple(out)
+
+
+def _check_shape(
+    node: Node, qtype: str, options: tuple[Option, ...], items: tuple[Option, ...]
+) -> None:
+    where, issues = node.where, node.issues
+    if qtype in SELECT_TYPES and len(options) < 2:
+        issues.add(where, f"{qtype} needs at least two options")
+    if qtype not in SELECT_TYPES and node.has("options"):
+        issues.add(where, f"'options' is not used by type {qtype}")
+    if qtype == "checklist" and not items:
+        issues.add(where, "checklist needs 'items'")
+    if qtype != "checklist" and node.has("items"):
+        issues.add(where, f"'items' is not used by type {qtype}")
+    if qtype in NUMERIC_TYPES:
+        lo, hi = node.num("min"), node.num("max")
+        if lo is None or hi is None or lo >= hi:
+            issues.add(where, f"{qtype} needs numeric 'min' < 'max'")
+        step = node.num("step")
+        if step is not None and step <= 0:
+            issues.add(where, "'step' must be positive")
+        if qtype == "integer" and any(
+            isinstance(node.raw(k), float) for k in ("min", "max", "step")
+        ):
+            issues.add(where, "integer min/max/step must be whole numbers")
+    else:
+        for key in ("min", "step", "unit") + (("max",) if qtype != "text" else ()):
+            if node.has(key):
+                issues.add(where, f"'{key}' is not used by type {qtype}")
+
+
+def _question(
+    raw: Any,
+    issues: Issues,
+    refs: dict[str, RefType],
+    tests: Mapping[str, SelfTest],
+) -> Question | None:
+    ident = raw.get("id") if isinstance(raw, Mapping) else None
+    node = Node(raw, f"question '{ident}'", issues, ("id", "type", "text"), QUESTION_KEYS)
+    if not node.ok:
+        return None
+    if not is_ident(ident) or ident in RESERVED_IDS:
+        issues.add(
+            node.where, "id must use lower-case letters, digits and underscores (not 'flags')"
+        )
+    qtype = node.choice("type", QUESTION_TYPES)
+    if qtype is None:
+        return None
+    options, items = _options(node, "options", qtype), _options(node, "items", qtype)
+    _check_shape(node, qtype, options, items)
+    show_if = None
+    if node.has("show_if"):
+        show_if = compile_condition(node.raw("show_if"), refs, issues, node.where)
+    test = None
+    if node.has("test"):
+        test = tests.get(str(node.raw("test")))
+        if test is None:
+            issues.add(node.where, f"unknown test '{node.raw('test')}' (not in self_tests.yaml)")
+    question = Question(
+        id=str(ident),
+        type=qtype,
+        text=node.str("text") or "",
+        help=node.str("help"),
+        required=node.bool("required"),
+        options=options,
+        items=items,
+        min=node.num("min"),
+        max=node.num("max"),
+        step=node.num("step"),
+        unit=node.str("unit"),
+        placeholder=node.str("placeholder"),
+        show_if=show_if,
+        show_if_refs=show_if.refs if show_if else (),
+        show_if_spec=copy.deepcopy(node.raw("show_if")) if show_if else None,
+        test=test,
+    )
+    choices = frozenset(o.value for o in question.choices)
+    refs[question.id] = RefType(REF_KINDS[qtype], choices)
+    for item in items:
+        refs[f"{question.id}.{item.value}"] = RefType("bool")
+    return question
+
+
+def load_assessment(
+    data: Any, tests: Mapping[str, SelfTest], issues: Issues, refs: dict[str, RefType]
+) -> Assessment:
+    """Build the Assessment; question refs (for conditions) are added to ``refs``.
+
+    ``show_if`` may only refer to questions that come earlier, so a form can be filled
+    top to bottom and the web steps never depend on a later step.
+    """
+    head = file_header(data, issues, ("id", "title", "sections"), ("estimated_minutes",))
+    sections: list[Section] = []
+    all_ids: list[str] = []
+    raw_sections = head.list("sections")
+    check_unique([s.get("id") for s in raw_sections if isinstance(s, Mapping)], "section", issues)
+    for raw in raw_sections:
+        ident = raw.get("id") if isinstance(raw, Mapping) else None
+        node = Node(
+            raw, f"section '{ident}'", issues, ("id", "title", "questions"), ("intro", "optional")
+        )
+        questions = []
+        for qraw in node.list("questions"):
+            if isinstance(qraw, Mapping):
+                all_ids.append(str(qraw.get("id")))
+            question = _question(qraw, issues, refs, tests)
+            if question is not None:
+                questions.append(question)
+        if node.has("questions") and not questions:
+            issues.add(node.where, "a section needs at least one question")
+        sections.append(
+            Section(
+                str(ident),
+                node.str("title") or "",
+                node.str("intro"),
+                node.bool("optional"),
+                tuple(questions),
+            )
+        )
+    check_unique(all_ids, "question", issues)
+    return Assessment(
+        id=str(head.raw("id")),
+        title=head.str("title") or "",
+        version=head.raw("version", 0),
+        estimated_minutes=head.int("estimated_minutes", 2) or 2,
+        sections=tuple(sections),
+    )
+
+
+def question_labels(assessment: Assessment) -> dict[str, dict[str, str]]:
+    """Option labels by question id, for ``|label`` in templates."""
+    return {q.id: {o.value: o.label for o in q.choices} for q in assessment.questions if q.choices}
