@@ -19,7 +19,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery.config_from_object(settings)
     if settings["broker_url"] == "filesystem://":
         options = settings["broker_transport_options"]
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
     celery.set_default()
     app.extensions["celery"] = celery
