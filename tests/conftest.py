@@ -85,7 +85,8 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 
 
 def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
-    from coachapp.config import celery_settings, database_url as normalise
+    from coachapp.config import celery_settings
+    from coachapp.config import database_url as normalise
 
     broker_dir = Path(tempfile.mkdtemp(prefix="coachapp-test-broker-"))
     celery = celery_settings({"CELERY_BROKER_DIR": str(broker_dir),

@@ -61,7 +61,8 @@ def openapi_document(rules: Rules) -> dict[str, Any]:
         "required": ["rules_version", "safety", "regions", "stability", "flags", "priorities", "plan"],
         "properties": {
             "rules_version": {"type": "string"},
-            "safety": {"type": "object", "description": "level ok|amber|red; outcome plan|plan_limited|see_clinician; fired rules."},
+            "safety": {"type": "object",
+                       "description": "level ok|amber|red; outcome plan|plan_limited|see_clinician; fired rules."},
             "derived": {"type": "object"},
             "regions": {"type": "array", "items": {"type": "object"},
                         "description": "Restriction score 0–100 per region with the fired rules (the 'why')."},

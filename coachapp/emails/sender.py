@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -42,7 +41,7 @@ def send_smtp(smtp_url: str, mime: EmailMessage, timeout: float = 20.0) -> None:
         _raise_for_code(min(codes) if codes else 550, str(exc.recipients))
     except smtplib.SMTPResponseException as exc:
         _raise_for_code(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise TemporaryError(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -158,8 +158,7 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
 def _render_contact(rules, submission, form) -> str:
     step_ids = flow.steps(rules)
     return render_template("public/contact.html", form=form, submission=submission,
-                           step_number=len(step_ids), step_count=len(step_ids),
-                           back_step=step_ids[-2])
+                           step_number=len(step_ids), step_count=len(step_ids))
 
 
 @bp.get("/assessment/<token>/results")
@@ -207,8 +206,6 @@ def _render_step(rules, submission, section, form, *, values: dict[str, Any],
         conditional=conditional,
         step_number=index + 1,
         step_count=len(step_ids),
-        back_url=url_for(".step", token=submission.token, step_id=step_ids[index - 1])
-        if index > 0 else url_for(".intro"),
     )
 
 
