@@ -13,6 +13,26 @@ from coachapp.assessment import RulesError, load_rules
 rules_cli = AppGroup("rules", help="Rules in rules/: validate and describe.")
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 assessments_cli = AppGroup("assessments", help="Assessment housekeeping.")
+coaches_cli = AppGroup("coaches", help="Coaches: who covers what, and when.")
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_hours_option(text: str) -> dict[str, list[str]]:
+    """'mon-fri 09:00-17:00; sat 09:00-12:00' → {"mon": ["09:00-17:00"], …, "sat": [...]}."""
+    hours: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        try:
+            days, *windows = part.split()
+        except ValueError as exc:
+            raise click.BadParameter(f"'{part}': expected DAYS HH:MM-HH:MM …") from exc
+        first, _, last = days.lower().partition("-")
+        if first not in DAYS or (last and last not in DAYS) or not windows:
+            raise click.BadParameter(f"'{part}': days are mon…sun, e.g. 'mon-fri 09:00-17:00'")
+        span = DAYS[DAYS.index(first): DAYS.index(last or first) + 1]
+        for day in span:
+            hours.setdefault(day, []).extend(windows)
+    return hours
 
 
 @rules_cli.command("check")
@@ -51,6 +71,65 @@ def assessments_purge() -> None:
     click.echo(f"deleted {purge_abandoned()} abandoned assessment(s)")
 
 
+@coaches_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--time-zone", default="America/Chicago", show_default=True)
+@click.option("--hours", default="mon-fri 09:00-17:00", show_default=True,
+              help="Working hours in the coach's time zone, e.g. 'mon-fri 09:00-12:00 13:00-17:00; sat 09:00-12:00'.")
+@click.option("--services", default="personal_training,mobility_coaching,kinstretch,online_coaching",
+              show_default=True, help="Comma-separated services the coach covers.")
+@click.option("--in-person/--no-in-person", default=True, show_default=True)
+@click.option("--online/--no-online", default=True, show_default=True)
+@click.option("--owner", is_flag=True, help="The fallback owner: gets leads nobody else covers.")
+def coaches_create(name: str, email: str, time_zone: str, hours: str, services: str,
+                   in_person: bool, online: bool, owner: bool) -> None:
+    """Add a coach."""
+    from sqlalchemy import select
+
+    from coachapp.extensions import db
+    from coachapp.leads.services import InvalidEmail, normalize_email
+    from coachapp.leads.worktime import parse_working_hours
+    from coachapp.models import SERVICES, Coach
+
+    try:
+        key, _ = normalize_email(email)
+    except InvalidEmail as exc:
+        raise click.BadParameter(str(exc), param_hint="--email") from exc
+    working = parse_hours_option(hours)
+    try:
+        parse_working_hours(working, tz=time_zone)
+    except ValueError as exc:  # also an unknown time zone
+        raise click.BadParameter(str(exc), param_hint="--hours/--time-zone") from exc
+    covered = [s.strip() for s in services.split(",") if s.strip()]
+    unknown = [s for s in covered if s not in SERVICES]
+    if unknown:
+        raise click.BadParameter(f"unknown {unknown}; choose from {', '.join(SERVICES)}", param_hint="--services")
+    if db.session.execute(select(Coach).where(Coach.email == key)).scalar_one_or_none():
+        raise click.ClickException(f"a coach with email {key} already exists")
+    coach = Coach(name=name, email=key, time_zone=time_zone, working_hours=working, services=covered,
+                  in_person=in_person, online=online, is_owner=owner, active=True)
+    db.session.add(coach)
+    db.session.commit()
+    click.echo(f"coach {coach.id} created: {name} <{key}> {time_zone} {hours}; "
+               f"{', '.join(covered)}{'; owner' if owner else ''}")
+
+
+@coaches_cli.command("list")
+def coaches_list() -> None:
+    """List coaches."""
+    from sqlalchemy import select
+
+    from coachapp.extensions import db
+    from coachapp.models import Coach
+
+    for c in db.session.execute(select(Coach).order_by(Coach.id)).scalars():
+        flags = [f for f, on in (("owner", c.is_owner), ("in person", c.in_person), ("online", c.online),
+                                 ("inactive", not c.active)) if on]
+        click.echo(f"{c.id:>3}  {c.name:<24} {c.email:<32} {c.time_zone:<20} {', '.join(c.services)}  "
+                   f"[{', '.join(flags)}]")
+
+
 def init_app(app: Flask) -> None:
-    for group in (rules_cli, outbox_cli, assessments_cli):
+    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli):
         app.cli.add_command(group)

@@ -112,6 +112,9 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "BASE_URL": base_url,
         "PREFERRED_URL_SCHEME": base_url.split("://", 1)[0],
         "RULES_DIR": env.get("RULES_DIR") or str(ROOT / "rules"),
+        # Who is told about new leads when no coach covers them; the forms' default time zone.
+        "OWNER_EMAIL": env.get("OWNER_EMAIL") or None,
+        "DEFAULT_TIME_ZONE": env.get("DEFAULT_TIME_ZONE", "America/Chicago"),
         "ABANDONED_RETENTION_DAYS": int(env.get("ABANDONED_RETENTION_DAYS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "6")),
         "SESSION_COOKIE_HTTPONLY": True,

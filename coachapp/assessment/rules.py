@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,6 +23,9 @@ from .plans import Selection, load_selection
 from .schedule import ScheduleConfig, load_schedule
 from .scoring import RegionConfig, StabilityConfig, load_regions, load_stability
 
+if TYPE_CHECKING:  # imported lazily in load_rules: coachapp.leads builds on this package
+    from coachapp.leads.priority import LeadRules
+
 FILES = (
     "sources.yaml",
     "assessment/self_tests.yaml",
@@ -35,6 +38,8 @@ FILES = (
     "safety/red_flags.yaml",
     "plans/selection.yaml",
     "plans/schedules.yaml",
+    "leads/assignment.yaml",
+    "leads/priority.yaml",
 )
 
 
@@ -72,6 +77,7 @@ class Rules:
     exercises: Mapping[str, Exercise]
     selection: Selection
     schedule: ScheduleConfig
+    leads: LeadRules
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -212,6 +218,16 @@ def load_rules(root: Path | str) -> Rules:
     schedule = load_schedule(
         data["plans/schedules.yaml"], issues("plans/schedules.yaml"), plan_refs, labels, flag_ids
     )
+    from coachapp.leads.priority import lead_fact_types, load_lead_rules
+
+    leads = load_lead_rules(
+        data["leads/priority.yaml"],
+        data["leads/assignment.yaml"],
+        issues("leads/priority.yaml"),
+        issues("leads/assignment.yaml"),
+        lead_fact_types(base_refs, frozenset(flag_ids)),
+        labels,
+    )
     if errors:
         raise RulesError(errors)
     return Rules(
@@ -227,4 +243,5 @@ def load_rules(root: Path | str) -> Rules:
         exercises=MappingProxyType(exercises),
         selection=selection,
         schedule=schedule,
+        leads=leads,
     )

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
+from coachapp.leads import triage
 from coachapp.leads.services import Contact, add_event, upsert_lead
 from coachapp.models import AssessmentSubmission, Lead, utcnow
 
@@ -144,6 +145,7 @@ def complete(
         add_event(lead.id, "red_flag", f"Red flag — clinician first: {reasons}", now,
                   submission_id=submission.id)
     _queue_result_email(lead, submission, result)
+    triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 

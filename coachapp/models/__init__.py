@@ -1,12 +1,18 @@
 """ORM models (SQLAlchemy 2.0 style); import them from here."""
 
 from coachapp.models.base import Base, utcnow
+from coachapp.models.coach import SERVICES, Coach
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
+from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
 
 __all__ = [
+    "SERVICES",
     "STAGES",
+    "Coach",
+    "CoachTask",
+    "StrategyRequest",
     "AssessmentSubmission",
     "Base",
     "Lead",

@@ -29,12 +29,25 @@ class Lead(TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised key
     email_display: Mapped[str] = mapped_column(String(254))
     first_name: Mapped[str | None] = mapped_column(String(80))
+    last_name: Mapped[str | None] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(20), default="new", index=True)
     # Safety: set when any submission fired a red flag; the coach sees it first.
     needs_clinician: Mapped[bool] = mapped_column(default=False, index=True)
     consent_health_at: Mapped[datetime | None]
     consent_marketing_at: Mapped[datetime | None]
     consent_text_version: Mapped[str | None] = mapped_column(String(40))
+    # Priority (rules/leads/priority.yaml), recomputed when new information arrives.
+    tier: Mapped[str | None] = mapped_column(String(2), index=True)
+    fit_score: Mapped[int | None]
+    urgency_score: Mapped[int | None]
+    engagement_score: Mapped[int | None]
+    priority_status: Mapped[str | None] = mapped_column(String(24))
+    priority: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # reasons, action, SLA
+    priority_updated_at: Mapped[datetime | None]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("coaches.id", ondelete="SET NULL"), index=True)
+    assigned_at: Mapped[datetime | None]
     # First touch (never overwritten once set).
     source: Mapped[str] = mapped_column(String(120), default="direct", index=True)
     utm_medium: Mapped[str | None] = mapped_column(String(120))

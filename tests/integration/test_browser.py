@@ -23,7 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
+         "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,8 @@ def test_phone_completes_assessment_and_plan_email_appears_in_outbox(browser, li
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "results-phone.png"), full_page=True)
 
+    results_url = page.url
+
     page.goto(f"{base}/outbox/")
     for _ in range(40):  # "within seconds"
         if page.locator("td.status-sent").count():
@@ -126,6 +128,24 @@ def test_phone_completes_assessment_and_plan_email_appears_in_outbox(browser, li
     assert page.locator("td.status-sent").count() == 1
     page.locator("table a").first.click()
     assert "Ankle dorsiflexion" in page.locator("pre.mail-text").inner_text()
+
+    # The call to action: the strategy session, prefilled from the assessment.
+    page.goto(results_url)
+    page.get_by_role("link", name="Book a free strategy session").click()
+    assert page.get_by_label("First name").input_value() == "Dana"
+    assert page.locator("#time_zone").input_value() == "America/Denver"  # detected in the browser
+    page.get_by_label("What are you working toward?").fill("Run the Austin Marathon pain-free.")
+    page.locator('[name="services"][value="mobility_coaching"]').check()
+    page.locator('[name="delivery"][value="online"]').check()
+    page.locator('[name="start_timing"][value="asap"]').check()
+    page.locator('[name="preferred_contact"][value="email"]').check()
+    page.locator('[name="consent"]').check()
+    page.get_by_role("button", name="Request my free session").click()
+    page.wait_for_url("**/strategy-session/thanks/**")
+    assert page.get_by_role("heading", name="What happens next").is_visible()
+    assert "MST" in page.content() or "MDT" in page.content()  # the prospect's own time zone
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "strategy-thanks-phone.png"), full_page=True)
     context.close()
 
 

@@ -1,0 +1,178 @@
+"""The Free Strategy Session intake: store, prioritise, assign, task, email.
+
+``submit`` flushes only; the view commits with ``outbox.commit()`` so the
+request, the lead, the task and both emails become durable together.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import current_app
+from sqlalchemy import select
+
+from coachapp.assessment import Rules, evaluate
+from coachapp.emails.outbox import queue_email
+from coachapp.extensions import db
+from coachapp.leads import brief as briefs
+from coachapp.leads import triage
+from coachapp.leads.assessments import external_url
+from coachapp.leads.priority import LeadPriority
+from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.models import SERVICES, AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest
+
+#: Safety screen on the intake: option → the assessment answer it stands for, so the same
+#: red-flag rules (rules/safety/red_flags.yaml) judge both forms.
+HEALTH_BOOLEANS = {
+    "chest": ("sf_exertion_chest", "Chest pain, pressure or unusual breathlessness when I exercise"),
+    "dizzy": ("sf_dizzy_faint", "Fainting, or losing my balance because of dizziness"),
+}
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StrategyIntake:
+    first_name: str
+    email: str
+    goals: str
+    running_history: str
+    services: list[str]
+    delivery: str
+    preferred_contact: str
+    time_zone: str
+    start_timing: str
+    consent_marketing: bool = False
+    last_name: str | None = None
+    phone: str | None = None
+    weekly_km: int | None = None
+    race_name: str | None = None
+    race_date: date | None = None
+    dealing_with: list[str] = field(default_factory=list)
+    limitations: str | None = None
+    in_area: bool | None = None
+    contact_times: list[str] = field(default_factory=list)
+    heard_about: str | None = None
+    health_check: list[str] = field(default_factory=list)
+    assessment_token: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    request: StrategyRequest
+    lead: Lead
+    coach: Coach | None
+    task: CoachTask | None
+    priority: LeadPriority
+
+
+def normalize_phone(raw: str | None, region: str = "US") -> str | None:
+    """E.164, or None when empty; raises InvalidPhone when it cannot be a real number."""
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(str(exc)) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("not a valid number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def health_options(rules: Rules) -> list[tuple[str, str]]:
+    """Choices for the intake's safety screen, from the assessment's own red-flag questions."""
+    symptoms = rules.assessment.question("sf_symptoms").options
+    choices = [(key, label) for key, (_, label) in HEALTH_BOOLEANS.items()]
+    return choices + [(o.value, o.label) for o in symptoms]
+
+
+def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, Any]:
+    """Run the assessment's safety rules on the intake's screen."""
+    answers: dict[str, Any] = {qid: key in health_check for key, (qid, _) in HEALTH_BOOLEANS.items()}
+    symptoms = [v for v in health_check if v not in HEALTH_BOOLEANS]
+    answers["sf_symptoms"] = symptoms or ["none"]
+    safety = evaluate(rules, answers, today=today).to_dict()["safety"]
+    red = [f for f in safety["fired"] if f["level"] == "red"]
+    return {"level": "red" if red else "ok", "fired": red}
+
+
+def _linked_assessment(token: str | None, lead: Lead) -> AssessmentSubmission | None:
+    if not token:
+        return None
+    submission = db.session.execute(
+        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
+    ).scalar_one_or_none()
+    if submission is None or submission.lead_id != lead.id:
+        return None  # a forwarded link never ties two people together
+    return submission
+
+
+def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime) -> IntakeOutcome:
+    phone = normalize_phone(intake.phone)
+    ZoneInfo(intake.time_zone)  # the form only offers valid zones; fail loudly otherwise
+    lead, _ = upsert_lead(Contact(intake.first_name, intake.email, True, intake.consent_marketing),
+                          first_touch, now)
+    lead.last_name = intake.last_name or lead.last_name
+    lead.phone = phone or lead.phone
+    lead.time_zone = intake.time_zone
+    assessment = _linked_assessment(intake.assessment_token, lead)
+    safety = safety_of(rules, intake.health_check, now.date())
+    answers = {
+        "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
+        "race_name": intake.race_name, "race_date": intake.race_date.isoformat() if intake.race_date else None,
+        "dealing_with": intake.dealing_with, "limitations": intake.limitations, "services": intake.services,
+        "delivery": intake.delivery, "in_area": intake.in_area, "preferred_contact": intake.preferred_contact,
+        "contact_times": intake.contact_times, "heard_about": intake.heard_about,
+        "start_timing": intake.start_timing, "health_check": intake.health_check, "safety": safety,
+        "phone": phone,
+    }
+    request = StrategyRequest(token=secrets.token_urlsafe(24), lead_id=lead.id,
+                              assessment_submission_id=assessment.id if assessment else None,
+                              answers=answers, time_zone=intake.time_zone, first_touch=first_touch,
+                              created_at=now)
+    db.session.add(request)
+    db.session.flush()
+    wanted = ", ".join(SERVICES.get(s, "not sure yet") for s in intake.services)
+    add_event(lead.id, "strategy_requested",
+              f"Requested a free strategy session: {wanted} ({intake.delivery.replace('_', ' ')})", now,
+              request_id=request.id, assessment_submission_id=request.assessment_submission_id)
+    if safety["level"] == "red":
+        lead.needs_clinician = True
+        reasons = "; ".join(f["reason"] for f in safety["fired"])
+        add_event(lead.id, "red_flag", f"Red flag on the intake — clinician first: {reasons}", now,
+                  request_id=request.id)
+
+    priority = triage.refresh_priority(rules, lead, now)
+    coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
+    task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500])
+    _queue_emails(lead, request, coach, task, priority, assessment or triage.latest_assessment(lead.id), now)
+    return IntakeOutcome(request=request, lead=lead, coach=coach, task=task, priority=priority)
+
+
+def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
+                  task: CoachTask | None, priority: LeadPriority,
+                  assessment: AssessmentSubmission | None, now: datetime) -> None:
+    config = current_app.config
+    common = {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"]}
+    next_step = briefs.next_step(lead, request, coach, task)
+    queue_email(
+        purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation",
+        to=lead.email_display, template="strategy_confirmation", lead_id=lead.id,
+        first_name=lead.first_name, request=request, next_step=next_step,
+        clinician_first=lead.needs_clinician,
+        assessment_url=None if assessment else external_url("public.intro"),
+        confirmation_url=external_url("public.strategy_thanks", token=request.token), **common,
+    )
+    brief = briefs.build(lead, request, assessment, priority, coach, task, now)
+    to = coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"])
+    queue_email(
+        purpose_key=f"coach-new-lead:{request.id}", kind="coach_notification", to=to,
+        template="coach_new_lead", lead_id=lead.id, brief=brief, coach=coach, **common,
+    )

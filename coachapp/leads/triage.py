@@ -1,0 +1,187 @@
+"""Priority, ownership and the first-contact task for a lead.
+
+``refresh_priority`` is called whenever new information arrives (a completed
+assessment, a strategy-session request, a stage change); it turns what we know
+about the lead into the flat *facts* the rules in ``rules/leads/`` read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from coachapp.assessment import Rules
+from coachapp.extensions import db
+from coachapp.leads.assignment import CoachView, choose_coach
+from coachapp.leads.priority import LeadPriority, score_lead
+from coachapp.leads.services import add_event
+from coachapp.leads.worktime import WorkingHours, add_working_minutes, parse_working_hours
+from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest
+
+SAFETY_ORDER = {"ok": 0, "amber": 1, "red": 2}
+
+
+def latest_assessment(lead_id: int) -> AssessmentSubmission | None:
+    return db.session.execute(
+        select(AssessmentSubmission)
+        .where(AssessmentSubmission.lead_id == lead_id, AssessmentSubmission.status == "completed")
+        .order_by(AssessmentSubmission.completed_at.desc(), AssessmentSubmission.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def latest_request(lead_id: int) -> StrategyRequest | None:
+    return db.session.execute(
+        select(StrategyRequest).where(StrategyRequest.lead_id == lead_id)
+        .order_by(StrategyRequest.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def weeks_until(iso_date: str | None, today: date) -> float | None:
+    if not iso_date:
+        return None
+    try:
+        return round((date.fromisoformat(iso_date) - today).days / 7, 1)
+    except ValueError:
+        return None
+
+
+def build_facts(lead: Lead, assessment: AssessmentSubmission | None,
+                request: StrategyRequest | None, now: datetime) -> dict[str, Any]:
+    """Everything the priority rules may read, from both forms (the newest wins)."""
+    today = now.date()
+    facts: dict[str, Any] = {
+        "stage": lead.stage,
+        "unsubscribed": False,
+        "assessment_completed": assessment is not None,
+        "strategy_requested": request is not None,
+        "session_booked": lead.stage in ("session_booked", "session_held", "client"),
+        "replied": False,
+        "safety_level": "red" if lead.needs_clinician else "ok",
+    }
+    if assessment is not None and assessment.result:
+        answers, result = assessment.answers, assessment.result
+        facts.update(
+            is_runner=True,
+            goal_event=answers.get("goal_event"),
+            weeks_to_race=weeks_until(answers.get("race_date"), today),
+            current_pain=answers.get("current_pain_nrs"),
+            recent_injury=answers.get("injured_last_12m"),
+            desk_hours=answers.get("desk_hours"),
+            flags=[flag["id"] for flag in result.get("flags", [])],
+            self_tests_done=(result.get("derived") or {}).get("self_tests_completed") or 0,
+        )
+        facts["safety_level"] = _worse(facts["safety_level"], result["safety"]["level"])
+    if request is not None:
+        answers = request.answers
+        facts.update(
+            service_interest=answers.get("services") or [],
+            delivery=answers.get("delivery"),
+            dealing_with=answers.get("dealing_with") or [],
+            start_timing=answers.get("start_timing"),
+            is_runner=answers.get("running_history") not in (None, "not_running"),
+        )
+        if answers.get("in_area") is not None:
+            facts["in_area"] = answers["in_area"]
+        if answers.get("race_date"):
+            facts["weeks_to_race"] = weeks_until(answers["race_date"], today)
+        if "injury" in facts["dealing_with"] and facts.get("recent_injury") is None:
+            facts["recent_injury"] = True
+        facts["safety_level"] = _worse(facts["safety_level"], answers.get("safety", {}).get("level", "ok"))
+    return facts
+
+
+def _worse(a: str, b: str) -> str:
+    return a if SAFETY_ORDER.get(a, 0) >= SAFETY_ORDER.get(b, 0) else b
+
+
+def refresh_priority(rules: Rules, lead: Lead, now: datetime) -> LeadPriority:
+    """Recompute tier and reasons from everything known; note changes on the timeline."""
+    facts = build_facts(lead, latest_assessment(lead.id), latest_request(lead.id), now)
+    priority = score_lead(rules.leads, facts)
+    before = (lead.tier, lead.priority_status)
+    lead.tier = priority.tier
+    lead.fit_score, lead.urgency_score, lead.engagement_score = (
+        priority.fit, priority.urgency, priority.engagement)
+    lead.priority_status = priority.status
+    lead.priority = priority.to_dict()
+    lead.priority_updated_at = now
+    if priority.status == "clinician_first":
+        lead.needs_clinician = True
+    if before != (priority.tier, priority.status):
+        was = before[0] or "none"
+        add_event(lead.id, "priority", f"Priority {was} → {priority.tier} ({priority.status}): {priority.action}",
+                  now, tier=priority.tier, status=priority.status)
+    return priority
+
+
+def coach_views() -> list[CoachView]:
+    coaches = db.session.execute(select(Coach).order_by(Coach.id)).scalars()
+    return [
+        CoachView(id=c.id, name=c.name, active=c.active, services=frozenset(c.services or ()),
+                  in_person=c.in_person, online=c.online, is_owner=c.is_owner, last_assigned_at=c.last_assigned_at)
+        for c in coaches
+    ]
+
+
+def ensure_owner(rules: Rules, lead: Lead, services: list[str], delivery: str | None,
+                 now: datetime) -> Coach | None:
+    """Assign the lead by the rules (round robin, fallback owner) unless it has an owner."""
+    if lead.owner_id is not None:
+        owner = db.session.get(Coach, lead.owner_id)
+        if owner is not None and owner.active:
+            return owner
+    _lock_coaches()
+    choice = choose_coach(rules.leads.assignment, coach_views(), services=services, delivery=delivery or "either")
+    if choice.coach_id is None:
+        add_event(lead.id, "assignment", f"Not assigned: {choice.reason}", now)
+        return None
+    coach = db.session.get(Coach, choice.coach_id)
+    lead.owner_id, lead.assigned_at = coach.id, now
+    coach.last_assigned_at = now
+    add_event(lead.id, "assignment", f"Assigned to {coach.name}: {choice.reason}", now,
+              coach_id=coach.id, fallback=choice.fallback)
+    return coach
+
+
+def _lock_coaches() -> None:
+    """Serialise round robin between concurrent requests (PostgreSQL row locks)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Coach.id).order_by(Coach.id).with_for_update())
+
+
+def working_hours_for(rules: Rules, coach: Coach | None) -> WorkingHours:
+    """The coach's hours; the business's default hours (rules/leads/assignment.yaml) otherwise."""
+    if coach is not None and coach.working_hours:
+        return parse_working_hours(coach.working_hours, tz=coach.time_zone)
+    return rules.leads.assignment.working_hours
+
+
+def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, priority: LeadPriority,
+                              now: datetime, detail: str | None = None) -> CoachTask | None:
+    """One open first-contact task per lead, due within the tier's SLA in working time."""
+    if priority.sla_working_minutes is None:
+        return None
+    due = add_working_minutes(working_hours_for(rules, coach), start=now, minutes=priority.sla_working_minutes)
+    task = db.session.execute(
+        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
+                                CoachTask.status == "open")
+    ).scalar_one_or_none()
+    name = " ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display
+    if task is None:
+        task = CoachTask(lead_id=lead.id, coach_id=coach.id if coach else None, kind="first_contact",
+                         title=f"First contact: {name} ({priority.tier})", detail=detail,
+                         due_at=due, status="open", created_at=now)
+        db.session.add(task)
+        db.session.flush()
+        add_event(lead.id, "task", f"Task for {coach.name if coach else 'the team'}: {task.title}, "
+                  f"due {due.isoformat(timespec='minutes')}", now, task_id=task.id)
+    elif due < task.due_at:  # more urgent now: pull it forward
+        task.due_at = due
+        task.title = f"First contact: {name} ({priority.tier})"
+        add_event(lead.id, "task", f"Task moved earlier (now {priority.tier}): due {due.isoformat(timespec='minutes')}",
+                  now, task_id=task.id)
+    return task
+
