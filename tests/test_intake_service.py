@@ -93,3 +93,34 @@ def test_phone_numbers_are_stored_in_e164():
     assert normalize_phone("(512) 555-0143") == "+15125550143"
     assert normalize_phone("+44 20 7946 0958") == "+442079460958"
     assert normalize_phone("") is None
+
+
+def test_stage_change_re_tiers_and_closing_cancels_open_tasks(db_app):
+    from coachapp.leads.triage import change_stage
+    from coachapp.models import LeadEvent
+
+    make_coach(db)
+    now = datetime(2026, 11, 23, 15, tzinfo=UTC)
+    outcome = submit(get_rules(), intake(), {}, now)
+    db.session.commit()
+    lead = outcome.lead
+    priority = change_stage(get_rules(), lead, "session_booked", now + timedelta(hours=1), by="Sam")
+    assert lead.engagement_score >= outcome.priority.engagement  # booking is engagement
+    assert priority.status != "closed"
+    priority = change_stage(get_rules(), lead, "client", now + timedelta(days=3))
+    db.session.commit()
+    assert (priority.status, priority.sla_working_minutes, lead.priority_status) == ("closed", None, "closed")
+    task = db.session.execute(select(CoachTask)).scalar_one()
+    assert task.status == "cancelled"
+    summaries = db.session.execute(select(LeadEvent.summary).where(LeadEvent.kind == "stage")).scalars().all()
+    assert summaries == ["Stage new → session_booked by Sam", "Stage session_booked → client"]
+
+
+def test_unknown_stage_is_refused(db_app):
+    import pytest
+
+    from coachapp.leads.triage import change_stage
+
+    outcome = submit(get_rules(), intake(), {}, datetime(2026, 11, 23, 15, tzinfo=UTC))
+    with pytest.raises(ValueError, match="unknown stage"):
+        change_stage(get_rules(), outcome.lead, "won", datetime(2026, 11, 23, 16, tzinfo=UTC))

@@ -185,3 +185,24 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
                   now, task_id=task.id)
     return task
 
+
+
+def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | None = None) -> LeadPriority:
+    """Move a lead along the pipeline, then re-tier it; a closed lead's open tasks are cancelled."""
+    from coachapp.models import STAGES
+
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    if stage != lead.stage:
+        add_event(lead.id, "stage", f"Stage {lead.stage} → {stage}" + (f" by {by}" if by else ""), now,
+                  before=lead.stage, after=stage)
+        lead.stage = stage
+    priority = refresh_priority(rules, lead, now)
+    if priority.sla_working_minutes is None:
+        open_tasks = db.session.execute(
+            select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")
+        ).scalars()
+        for task in open_tasks:
+            task.status, task.completed_at = "cancelled", now
+            add_event(lead.id, "task", f"Task cancelled ({priority.status}): {task.title}", now, task_id=task.id)
+    return priority

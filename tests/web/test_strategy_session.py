@@ -95,6 +95,15 @@ def test_coming_from_the_assessment_prefills_and_links_one_lead(web):
     assert "Take the 2-minute Runner Assessment" not in _outbox("strategy_confirmation").html_body
 
 
+def test_first_touch_is_captured_on_the_intake_too(web):
+    web.get("/strategy-session?utm_source=google&utm_campaign=marathon-fall",
+            headers={"Referer": "https://www.google.com/"})
+    assert web.post("/strategy-session", STRATEGY_FORM).status_code == 302
+    lead = _one(Lead)
+    assert (lead.source, lead.utm_campaign, lead.referrer) == ("google", "marathon-fall", "https://www.google.com/")
+    assert _one(StrategyRequest).first_touch["utm_source"] == "google"
+
+
 def test_a_forwarded_assessment_link_never_merges_two_people(web):
     token = walk_assessment(web, get_rules(), DESK_ACHILLES, CONTACT)
     response = _submit(web, {"email": "someone.else@example.com", "assessment_token": token})
