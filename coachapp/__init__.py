@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from coachapp import rules_store
     from coachapp.celery_app import celery_init_app
-    from coachapp.extensions import csrf, db, limiter, migrate
+    from coachapp.extensions import csrf, db, limiter, login_manager, migrate
 
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     celery_init_app(app)
@@ -59,11 +60,15 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from coachapp.api import bp as api_bp
+    from coachapp.auth import bp as auth_bp
+    from coachapp.dashboard import bp as dashboard_bp
     from coachapp.extensions import csrf
     from coachapp.mailbox import bp as mailbox_bp
     from coachapp.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
     csrf.exempt(api_bp)  # JSON API: no cookies, no ambient authority
     app.register_blueprint(api_bp)
     if not app.config["SMTP_URL"] and not app.config["PROXY_FIX_HOPS"]:

@@ -24,6 +24,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 429 and request.endpoint == "auth.login":
+            from coachapp.auth.forms import LoginForm
+
+            message = "Too many sign-in attempts. Please wait 15 minutes and try again."
+            return render_template("auth/login.html", form=LoginForm(), limited=message), 429
         if _wants_json():
             return jsonify(error=error.name.lower().replace(" ", "_"),
                            message=error.description), error.code

@@ -133,6 +133,7 @@ def complete(
     submission.safety_level = result["safety"]["level"]
     priorities = result.get("priorities") or []
     submission.top_priority = priorities[0]["region"] if priorities else None
+    lead.top_priority = submission.top_priority
     db.session.flush()
 
     labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,34 @@ class Coach(TimestampMixin, Base):
     is_owner: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     last_assigned_at: Mapped[datetime | None]
-    password_hash: Mapped[str | None] = mapped_column(String(255))  # sign-in comes with the dashboard
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2
+    # Part of the login session id: rotating it ends every session of this coach.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(32))
+    last_login_at: Mapped[datetime | None]
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def role(self) -> str:
+        return "owner" if self.is_owner else "coach"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else self.email
 
     def __repr__(self) -> str:
         return f"<Coach {self.id} {self.email}>"

@@ -24,6 +24,7 @@ STAGES = (
 
 class Lead(TimestampMixin, Base):
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised key
@@ -46,6 +47,9 @@ class Lead(TimestampMixin, Base):
     priority_status: Mapped[str | None] = mapped_column(String(24))
     priority: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # reasons, action, SLA
     priority_updated_at: Mapped[datetime | None]
+    top_priority: Mapped[str | None] = mapped_column(String(40), index=True)  # latest assessment's #1 region
+    replied_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("coaches.id", ondelete="SET NULL"), index=True)
     assigned_at: Mapped[datetime | None]
     # First touch (never overwritten once set).

@@ -1,0 +1,20 @@
+"""Blueprint ``dashboard``: coaches work their leads; the owner sees everything.
+
+Every view needs a signed-in coach (checked once, here). Which leads a coach may
+see is decided in ``access.py`` and applied on every lead URL, not only in lists.
+"""
+
+from flask import Blueprint, redirect, request, url_for
+from flask_login import current_user
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+def require_coach():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+from coachapp.dashboard import insights, leads_list, templating, views  # noqa: E402,F401

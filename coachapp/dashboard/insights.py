@@ -1,0 +1,1 @@
+"""Insights: the funnel and friends, as server-side SVG (being built)."""

@@ -1,0 +1,1 @@
+"""The leads list, its filters and the CSV export (being built)."""
