@@ -24,6 +24,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    from flask import current_app
+
+    app.jinja_env.globals["current_app"] = current_app  # templates check which endpoints exist
     app.config.from_mapping(from_env(os.environ, instance))
     if test_config:
         app.config.from_mapping(test_config)

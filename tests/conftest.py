@@ -155,7 +155,24 @@ def db_app(app) -> Iterator[Any]:
         db.session.remove()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+@pytest.fixture
+def rate_limited_app(app, database_url):
+    """An app with rate limits on (same database). Flask-Limiter keeps its on/off switch and
+    storage on the one extension object, so it is switched back off afterwards for the
+    other apps in this test process (production runs one app per process)."""
+    from coachapp import create_app
+    from coachapp.extensions import limiter
+
+    limited = create_app(make_config(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://"))
+    try:
+        yield limited
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        dispose(limited)
+
+
+CSRF_RE = re.compile(r'<input(?=[^>]*name="csrf_token")[^>]*value="([^"]+)"')
 
 
 class Browserish:
@@ -167,12 +184,13 @@ class Browserish:
 
     @staticmethod
     def _fresh_request() -> None:
-        """Requests reuse the test's pushed app context, and so its ``g``, where
-        Flask-WTF caches the CSRF token: drop it, as a new request would."""
+        """Requests reuse the test's pushed app context, and so its ``g``, where Flask-WTF
+        caches the CSRF token and Flask-Login the user: empty it, as a new request would."""
         from flask import g, has_app_context
 
         if has_app_context():
-            g.pop("csrf_token", None)
+            for name in list(vars(g)):
+                delattr(g, name)
 
     def get(self, url: str, **kwargs):
         self._fresh_request()

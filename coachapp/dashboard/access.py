@@ -6,6 +6,7 @@ from flask import abort
 from sqlalchemy import ColumnElement, or_, true
 
 from coachapp.extensions import db
+from coachapp.leads.services import can_see
 from coachapp.models import Coach, Lead
 
 
@@ -14,10 +15,6 @@ def lead_scope(coach: Coach) -> ColumnElement[bool]:
     if coach.is_owner:
         return true()
     return or_(Lead.owner_id == coach.id, Lead.owner_id.is_(None))
-
-
-def can_see(coach: Coach, lead: Lead) -> bool:
-    return coach.is_owner or lead.owner_id in (None, coach.id)
 
 
 def lead_or_404(coach: Coach, lead_id: int) -> Lead:

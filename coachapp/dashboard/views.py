@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import json
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import render_template
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import lead_scope
+from coachapp.dashboard.access import lead_or_404, lead_scope
+from coachapp.emails import outbox
 from coachapp.extensions import db
-from coachapp.models import CoachTask, Lead, utcnow
+from coachapp.leads import actions
+from coachapp.leads.actions import ActionError
+from coachapp.models import (
+    SERVICES,
+    STAGES,
+    AssessmentSubmission,
+    Coach,
+    CoachTask,
+    Lead,
+    LeadEvent,
+    OutboxMessage,
+    StrategyRequest,
+    utcnow,
+)
+from coachapp.rules_store import get_rules
 
 
 def _end_of_today(tz: str, now: datetime) -> datetime:
@@ -38,3 +54,199 @@ def today() -> str:
         .order_by(Lead.tier.nulls_last(), Lead.created_at.desc()).limit(50)
     ).scalars().all()
     return render_template("dashboard/today.html", tasks=tasks, unowned=unowned, now=now)
+
+
+# --- the lead page ------------------------------------------------------------------------
+
+@bp.get("/leads/<int:lead_id>")
+def lead(lead_id: int) -> str:
+    coach = current_user
+    row = lead_or_404(coach, lead_id)
+    assessments = db.session.execute(
+        select(AssessmentSubmission).where(AssessmentSubmission.lead_id == row.id)
+        .order_by(AssessmentSubmission.started_at.desc())
+    ).scalars().all()
+    requests = db.session.execute(
+        select(StrategyRequest).where(StrategyRequest.lead_id == row.id).order_by(StrategyRequest.id.desc())
+    ).scalars().all()
+    events = db.session.execute(
+        select(LeadEvent).where(LeadEvent.lead_id == row.id).order_by(LeadEvent.created_at.desc(), LeadEvent.id.desc())
+    ).scalars().all()
+    tasks = db.session.execute(
+        select(CoachTask).where(CoachTask.lead_id == row.id).order_by(CoachTask.status != "open", CoachTask.due_at)
+    ).scalars().all()
+    emails = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.lead_id == row.id).order_by(OutboxMessage.id.desc())
+    ).scalars().all()
+    coaches = db.session.execute(select(Coach).where(Coach.active).order_by(Coach.name)).scalars().all()
+    owner = db.session.get(Coach, row.owner_id) if row.owner_id else None
+    return render_template("dashboard/lead.html", lead=row, assessments=assessments, requests=requests,
+                           events=events, tasks=tasks, emails=emails, coaches=coaches, owner=owner,
+                           stages=STAGES, services=SERVICES, now=utcnow())
+
+
+def _act(lead_id: int, action, success: str) -> Response:
+    """Run one lead action for the signed-in coach, commit, and go back where they came from."""
+    coach = current_user._get_current_object()
+    row = lead_or_404(coach, lead_id)
+    try:
+        action(row, coach, utcnow())
+    except ActionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        outbox.commit()
+        flash(success, "ok")
+    return redirect(_back(url_for(".lead", lead_id=lead_id)))
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/dashboard/") and "//" not in target else default
+
+
+@bp.post("/leads/<int:lead_id>/note")
+def add_note(lead_id: int) -> Response:
+    return _act(lead_id, lambda lead, coach, now: actions.add_note(lead, request.form.get("text", ""), coach, now),
+                "Note added.")
+
+
+@bp.post("/leads/<int:lead_id>/stage")
+def change_stage(lead_id: int) -> Response:
+    stage = request.form.get("stage", "")
+    return _act(lead_id, lambda lead, coach, now: actions.change_stage(get_rules(), lead, stage, coach, now),
+                f"Moved to {stage.replace('_', ' ')}.")
+
+
+@bp.post("/leads/<int:lead_id>/assign")
+def assign(lead_id: int) -> Response:
+    raw = request.form.get("coach_id", "")
+    coach_id = int(raw) if raw.isdigit() else None
+    return _act(lead_id, lambda lead, coach, now: actions.assign(get_rules(), lead, coach_id, coach, now),
+                "Assignment saved.")
+
+
+@bp.post("/leads/<int:lead_id>/replied")
+def mark_replied(lead_id: int) -> Response:
+    return _act(lead_id, lambda lead, coach, now: actions.mark_replied(get_rules(), lead, coach, now),
+                "Marked as replied.")
+
+
+@bp.get("/leads/<int:lead_id>/export.json")
+def export_lead(lead_id: int) -> Response:
+    row = lead_or_404(current_user, lead_id)
+    body = json.dumps(actions.export(row), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="lead-{row.id}.json"', "Cache-Control": "no-store"})
+
+
+@bp.post("/leads/<int:lead_id>/erase")
+def erase(lead_id: int) -> Response:
+    row = lead_or_404(current_user, lead_id)
+    if request.form.get("confirm", "").strip() != "ERASE":
+        flash("Type ERASE to confirm.", "error")
+        return redirect(url_for(".lead", lead_id=row.id))
+    try:
+        actions.erase(row, current_user, utcnow())
+    except ActionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".lead", lead_id=row.id))
+    db.session.commit()
+    flash(f"Lead {row.id}'s personal data was erased; an anonymous audit record is kept.", "ok")
+    return redirect(url_for(".today"))
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+def _task_action(task_id: int, action, success: str) -> Response:
+    try:
+        action(current_user._get_current_object(), utcnow())
+    except ActionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(success, "ok")
+    return redirect(_back(url_for(".today")))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete_task(task_id: int) -> Response:
+    return _task_action(task_id, lambda coach, now: actions.complete_task(task_id, coach, now), "Task done.")
+
+
+@bp.post("/tasks/<int:task_id>/snooze")
+def snooze_task(task_id: int) -> Response:
+    raw = request.form.get("minutes", "")
+    minutes = int(raw) if raw.isdigit() else 0
+    return _task_action(task_id, lambda coach, now: actions.snooze_task(task_id, minutes, coach, now), "Snoozed.")
+
+
+@bp.post("/tasks/<int:task_id>/reschedule")
+def reschedule_task(task_id: int) -> Response:
+    def run(coach, now):
+        try:
+            local = datetime.fromisoformat(request.form.get("due", ""))
+        except ValueError as exc:
+            raise ActionError("Pick a date and time.") from exc
+        due = local.replace(tzinfo=ZoneInfo(coach.time_zone)).astimezone(UTC)
+        actions.reschedule_task(task_id, due, coach, now)
+
+    return _task_action(task_id, run, "Rescheduled.")
+
+
+# --- pipeline -------------------------------------------------------------------------------
+
+PIPELINE_CARDS = 25
+
+
+@bp.get("/pipeline")
+def pipeline() -> str:
+    coach = current_user
+    scope = [lead_scope(coach), Lead.erased_at.is_(None)]
+    counts = dict(db.session.execute(
+        select(Lead.stage, func.count()).where(*scope).group_by(Lead.stage)).all())
+    columns = []
+    for stage in STAGES:
+        leads = db.session.execute(
+            select(Lead).where(*scope, Lead.stage == stage)
+            .order_by(Lead.tier.nulls_last(), Lead.created_at.desc()).limit(PIPELINE_CARDS)
+        ).scalars().all()
+        columns.append({"stage": stage, "count": counts.get(stage, 0), "leads": leads})
+    return render_template("dashboard/pipeline.html", columns=columns, stages=STAGES)
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+OUTBOX_PAGE = 100
+
+
+@bp.get("/outbox")
+def outbox_page() -> str:
+    coach = current_user
+    status = request.args.get("status", "")
+    query = (select(OutboxMessage, Lead).outerjoin(Lead, Lead.id == OutboxMessage.lead_id)
+             .order_by(OutboxMessage.id.desc()).limit(OUTBOX_PAGE))
+    if not coach.is_owner:
+        query = query.where(OutboxMessage.lead_id.is_not(None), lead_scope(coach))
+    if status in ("queued", "sending", "sent", "failed"):
+        query = query.where(OutboxMessage.status == status)
+    return render_template("dashboard/outbox.html", rows=db.session.execute(query).all(), status=status)
+
+
+@bp.post("/outbox/<int:message_id>/resend")
+def resend_email(message_id: int) -> Response:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or (message.lead_id is None and not current_user.is_owner):
+        abort(404)
+    if message.lead_id is not None:
+        lead_or_404(current_user, message.lead_id)
+    try:
+        outbox.resend(message_id, utcnow(), by=current_user.name)
+    except ValueError as exc:
+        flash(str(exc), "error")
+    else:
+        outbox.commit()
+        flash("Email queued again.", "ok")
+    return redirect(_back(url_for(".outbox_page")))

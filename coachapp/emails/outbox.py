@@ -195,6 +195,17 @@ def _event(message: OutboxMessage, kind: str, summary: str) -> None:
         )
 
 
+def resend(message_id: int, now: datetime, by: str) -> OutboxMessage:
+    """Queue a failed email again (it was never delivered, so this is not a duplicate)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status != "failed":
+        raise ValueError("Only failed emails can be sent again.")
+    message.status, message.next_attempt_at, message.enqueued_at = "queued", now, None
+    db.session.info.setdefault(_PENDING_KEY, []).append(message.id)
+    _event(message, "email_queued", f"Email queued again by {by}: {message.subject}")
+    return message
+
+
 def due_for_publishing(now: datetime, limit: int = 500) -> list[int]:
     """Rows that are due and were never published, lost by the broker, or abandoned."""
     stmt = (

@@ -40,6 +40,11 @@ def normalize_email(raw: str) -> tuple[str, str]:
     return info.normalized.lower(), info.normalized
 
 
+def can_see(coach: Any, lead: Lead) -> bool:
+    """The owner sees every lead; a coach sees their own and unassigned ones."""
+    return bool(coach.is_owner) or lead.owner_id in (None, coach.id)
+
+
 def add_event(lead_id: int, kind: str, summary: str, now: datetime, **data: Any) -> None:
     db.session.add(LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now))
 

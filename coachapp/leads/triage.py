@@ -58,7 +58,7 @@ def build_facts(lead: Lead, assessment: AssessmentSubmission | None,
         "assessment_completed": assessment is not None,
         "strategy_requested": request is not None,
         "session_booked": lead.stage in ("session_booked", "session_held", "client"),
-        "replied": False,
+        "replied": lead.replied_at is not None,
         "safety_level": "red" if lead.needs_clinician else "ok",
     }
     if assessment is not None and assessment.result:
