@@ -214,6 +214,7 @@ def test_outbox_shows_status_and_resends_failed(db_app, team):
     assert message.status == "queued"
     again = web.post(f"/dashboard/outbox/{message.id}/resend", {}, follow_redirects=True)
     assert "Only failed emails" in again.get_data(as_text=True)
-    kim_mail = db.session.execute(select(OutboxMessage).where(OutboxMessage.lead_id == team["kim"].id)).scalars().first()
+    kim_mail = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.lead_id == team["kim"].id)).scalars().first()
     assert kim_mail.to_address not in web.get("/dashboard/outbox").get_data(as_text=True)
     assert web.post(f"/dashboard/outbox/{kim_mail.id}/resend", {}).status_code == 404
