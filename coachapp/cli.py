@@ -81,9 +81,10 @@ def assessments_purge() -> None:
               show_default=True, help="Comma-separated services the coach covers.")
 @click.option("--in-person/--no-in-person", default=True, show_default=True)
 @click.option("--online/--no-online", default=True, show_default=True)
-@click.option("--owner", is_flag=True, help="The fallback owner: gets leads nobody else covers.")
+@click.option("--owner", is_flag=True, help="The fallback owner: gets leads nobody else covers; sees everything.")
+@click.option("--password", is_flag=True, help="Prompt for a sign-in password now.")
 def coaches_create(name: str, email: str, time_zone: str, hours: str, services: str,
-                   in_person: bool, online: bool, owner: bool) -> None:
+                   in_person: bool, online: bool, owner: bool, password: bool) -> None:
     """Add a coach."""
     from sqlalchemy import select
 
@@ -109,10 +110,43 @@ def coaches_create(name: str, email: str, time_zone: str, hours: str, services: 
         raise click.ClickException(f"a coach with email {key} already exists")
     coach = Coach(name=name, email=key, time_zone=time_zone, working_hours=working, services=covered,
                   in_person=in_person, online=online, is_owner=owner, active=True)
+    if password:
+        coach.password_hash = _prompt_password()
     db.session.add(coach)
     db.session.commit()
     click.echo(f"coach {coach.id} created: {name} <{key}> {time_zone} {hours}; "
                f"{', '.join(covered)}{'; owner' if owner else ''}")
+
+
+def _prompt_password() -> str:
+    from coachapp.auth.passwords import hash_password, password_problem
+
+    while True:
+        value = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        problem = password_problem(value)
+        if problem is None:
+            return hash_password(value)
+        click.echo(problem, err=True)
+
+
+@coaches_cli.command("set-password")
+@click.option("--email", required=True)
+def coaches_set_password(email: str) -> None:
+    """Set a coach's sign-in password (ends their current sessions)."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from coachapp.extensions import db
+    from coachapp.models import Coach
+
+    coach = db.session.execute(select(Coach).where(Coach.email == email.strip().lower())).scalar_one_or_none()
+    if coach is None:
+        raise click.ClickException(f"no coach with email {email}")
+    coach.password_hash = _prompt_password()
+    coach.session_token = secrets.token_urlsafe(32)
+    db.session.commit()
+    click.echo(f"password set for {coach.email}")
 
 
 @coaches_cli.command("list")

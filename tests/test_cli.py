@@ -65,3 +65,34 @@ def test_coaches_create_refuses_bad_input(app):
         result = runner.invoke(args=["coaches", "create", "--name", "X", "--email", "x@motive.example", *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output
+
+
+def test_coaches_set_password_checks_strength_and_ends_sessions(app):
+    from sqlalchemy import select
+
+    from coachapp.auth.passwords import verify_password
+    from coachapp.extensions import db
+    from coachapp.models import Coach
+    from tests.conftest import clean_tables
+
+    clean_tables(app)
+    runner = app.test_cli_runner()
+    strong = "Long-enough-pass-42"
+    result = runner.invoke(args=["coaches", "create", "--name", "Sam", "--email", "sam@motive.example", "--password"],
+                           input=f"short\nshort\n{strong}\n{strong}\n")
+    assert result.exit_code == 0, result.output
+    assert "at least 12 characters" in result.output
+    with app.app_context():
+        coach = db.session.execute(select(Coach)).scalar_one()
+        assert verify_password(coach.password_hash, strong)
+        token = coach.session_token
+    newer = "Another-long-pass-43"
+    result = runner.invoke(args=["coaches", "set-password", "--email", "SAM@motive.example"],
+                           input=f"{newer}\n{newer}\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        coach = db.session.execute(select(Coach)).scalar_one()
+        assert verify_password(coach.password_hash, newer) and not verify_password(coach.password_hash, strong)
+        assert coach.session_token != token
+    assert runner.invoke(args=["coaches", "set-password", "--email", "nobody@x.example"]).exit_code == 1
+    clean_tables(app)
