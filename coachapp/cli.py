@@ -15,26 +15,6 @@ outbox_cli = AppGroup("outbox", help="The email outbox.")
 assessments_cli = AppGroup("assessments", help="Assessment housekeeping.")
 coaches_cli = AppGroup("coaches", help="Coaches: who covers what, and when.")
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def parse_hours_option(text: str) -> dict[str, list[str]]:
-    """'mon-fri 09:00-17:00; sat 09:00-12:00' → {"mon": ["09:00-17:00"], …, "sat": [...]}."""
-    hours: dict[str, list[str]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        try:
-            days, *windows = part.split()
-        except ValueError as exc:
-            raise click.BadParameter(f"'{part}': expected DAYS HH:MM-HH:MM …") from exc
-        first, _, last = days.lower().partition("-")
-        if first not in DAYS or (last and last not in DAYS) or not windows:
-            raise click.BadParameter(f"'{part}': days are mon…sun, e.g. 'mon-fri 09:00-17:00'")
-        span = DAYS[DAYS.index(first): DAYS.index(last or first) + 1]
-        for day in span:
-            hours.setdefault(day, []).extend(windows)
-    return hours
-
-
 @rules_cli.command("check")
 @click.option("--path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Rules folder (default: RULES_DIR).")
@@ -86,36 +66,23 @@ def assessments_purge() -> None:
 def coaches_create(name: str, email: str, time_zone: str, hours: str, services: str,
                    in_person: bool, online: bool, owner: bool, password: bool) -> None:
     """Add a coach."""
-    from sqlalchemy import select
-
+    from coachapp.coaches import CoachData, CoachError, CoachExists, create_coach
     from coachapp.extensions import db
-    from coachapp.leads.services import InvalidEmail, normalize_email
-    from coachapp.leads.worktime import parse_working_hours
-    from coachapp.models import SERVICES, Coach
 
+    data = CoachData(name=name, email=email, time_zone=time_zone, hours=hours,
+                     services=[s.strip() for s in services.split(",") if s.strip()],
+                     in_person=in_person, online=online, is_owner=owner)
     try:
-        key, _ = normalize_email(email)
-    except InvalidEmail as exc:
-        raise click.BadParameter(str(exc), param_hint="--email") from exc
-    working = parse_hours_option(hours)
-    try:
-        parse_working_hours(working, tz=time_zone)
-    except ValueError as exc:  # also an unknown time zone
-        raise click.BadParameter(str(exc), param_hint="--hours/--time-zone") from exc
-    covered = [s.strip() for s in services.split(",") if s.strip()]
-    unknown = [s for s in covered if s not in SERVICES]
-    if unknown:
-        raise click.BadParameter(f"unknown {unknown}; choose from {', '.join(SERVICES)}", param_hint="--services")
-    if db.session.execute(select(Coach).where(Coach.email == key)).scalar_one_or_none():
-        raise click.ClickException(f"a coach with email {key} already exists")
-    coach = Coach(name=name, email=key, time_zone=time_zone, working_hours=working, services=covered,
-                  in_person=in_person, online=online, is_owner=owner, active=True)
+        coach = create_coach(data)
+    except CoachExists as exc:
+        raise click.ClickException(str(exc)) from exc
+    except CoachError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.field.replace('_', '-')}") from exc
     if password:
         coach.password_hash = _prompt_password()
-    db.session.add(coach)
     db.session.commit()
-    click.echo(f"coach {coach.id} created: {name} <{key}> {time_zone} {hours}; "
-               f"{', '.join(covered)}{'; owner' if owner else ''}")
+    click.echo(f"coach {coach.id} created: {coach.name} <{coach.email}> {time_zone} {hours}; "
+               f"{', '.join(coach.services)}{'; owner' if owner else ''}")
 
 
 def _prompt_password() -> str:
@@ -144,7 +111,7 @@ def coaches_set_password(email: str) -> None:
     if coach is None:
         raise click.ClickException(f"no coach with email {email}")
     coach.password_hash = _prompt_password()
-    coach.session_token = secrets.token_urlsafe(32)
+    coach.session_token = secrets.token_urlsafe(32)  # ends their current sessions
     db.session.commit()
     click.echo(f"password set for {coach.email}")
 

@@ -59,7 +59,7 @@ def test_coaches_create_refuses_bad_input(app):
         (["--hours", "someday 9-5"], "days are mon"),
         (["--hours", "mon 17:00-09:00"], ""),
         (["--time-zone", "Mars/Olympus"], ""),
-        (["--services", "yoga"], "unknown"),
+        (["--services", "yoga"], "Unknown service"),
         (["--email", "not-an-email"], ""),
     ):
         result = runner.invoke(args=["coaches", "create", "--name", "X", "--email", "x@motive.example", *args])
