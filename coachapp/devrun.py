@@ -25,6 +25,12 @@ def _run_all(argv: list[str]) -> int:
     env = {**os.environ, "FLASK_APP": "wsgi", "BASE_URL": os.environ.get("BASE_URL", f"http://{host}:{port}")}
     python = sys.executable
     subprocess.run([python, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)
+    coaches = subprocess.run([python, "-m", "flask", "coaches", "list"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True)
+    if not coaches.stdout.strip():
+        print("No coaches yet. To use the dashboard, add the owner:\n"
+              "  .venv/bin/flask --app wsgi coaches create --name 'Your Name' --email you@example.com "
+              "--owner --password\n", flush=True)
     commands = {
         "web": [python, "-m", "flask", "run", "--host", host, "--port", port, *argv],
         "worker": [python, "-m", "celery", "-A", "wsgi.celery_app", "worker",
@@ -33,8 +39,8 @@ def _run_all(argv: list[str]) -> int:
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
     mailbox = "" if env.get("SMTP_URL") else f" · captured emails: http://{host}:{port}/outbox/"
-    print(f"\ncoachapp running: http://{host}:{port}/assessment{mailbox}\n(Ctrl-C stops web, worker and beat)\n",
-          flush=True)
+    print(f"\ncoachapp running: http://{host}:{port}/assessment · dashboard: http://{host}:{port}/dashboard/"
+          f"{mailbox}\n(Ctrl-C stops web, worker and beat)\n", flush=True)
     stopping = False
 
     def stop(*_: object) -> None:
