@@ -69,6 +69,7 @@ def celery_settings(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         },
         "beat_schedule": {
             "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0},
+            "followups-sweep": {"task": "followups.sweep", "schedule": 60.0},
             "assessments-purge-abandoned": {
                 "task": "assessments.purge_abandoned",
                 "schedule": 3600.0,
@@ -117,6 +118,9 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "DEFAULT_TIME_ZONE": env.get("DEFAULT_TIME_ZONE", "America/Chicago"),
         "ABANDONED_RETENTION_DAYS": int(env.get("ABANDONED_RETENTION_DAYS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", "6")),
+        "RECIPIENT_DAILY_CAP": int(env.get("RECIPIENT_DAILY_CAP", "8")),
+        "ESCALATE_AFTER_MINUTES": int(env.get("ESCALATE_AFTER_MINUTES", "240")),
+        "DIGEST_HOUR": int(env.get("DIGEST_HOUR", "7")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), base_url.startswith("https")),

@@ -231,10 +231,25 @@ class Mailbox:
     """
 
     def __init__(self) -> None:
+        import threading
+
         self.messages: list[Any] = []
         self.failures: list[str] = []
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.connected = threading.Condition()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd API)
+        session.host_name = hostname
+        with self.connected:
+            self.connections += 1
+            self.connected.notify_all()
+        return responses
+
+    def wait_for_connections(self, count: int, timeout: float = 30.0) -> bool:
+        with self.connected:
+            return self.connected.wait_for(lambda: self.connections >= count, timeout)
 
     def fail_next(self, reply: str, times: int = 1) -> None:
         self.failures.extend([reply] * times)

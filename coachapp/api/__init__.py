@@ -19,6 +19,7 @@ from coachapp.emails import outbox
 from coachapp.extensions import limiter
 from coachapp.leads import assessments as flow
 from coachapp.leads.services import Contact, InvalidEmail
+from coachapp.links import external_url
 from coachapp.models import utcnow
 from coachapp.rules_store import get_rules
 
@@ -75,7 +76,7 @@ def create_assessment() -> tuple[Response, int]:
         stored=True,
         submission_id=submission.id,
         lead_id=completion.lead.id,
-        results_url=flow.external_url("public.results", token=submission.token),
+        results_url=external_url("public.results", token=submission.token),
         result=submission.result,
     ), 201
 

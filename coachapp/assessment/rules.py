@@ -23,7 +23,8 @@ from .plans import Selection, load_selection
 from .schedule import ScheduleConfig, load_schedule
 from .scoring import RegionConfig, StabilityConfig, load_regions, load_stability
 
-if TYPE_CHECKING:  # imported lazily in load_rules: coachapp.leads builds on this package
+if TYPE_CHECKING:  # imported lazily in load_rules: coachapp.leads and .followups build on this package
+    from coachapp.followups.policy import SequenceRules
     from coachapp.leads.priority import LeadRules
 
 FILES = (
@@ -40,6 +41,7 @@ FILES = (
     "plans/schedules.yaml",
     "leads/assignment.yaml",
     "leads/priority.yaml",
+    "sequences.yaml",
 )
 
 
@@ -78,6 +80,7 @@ class Rules:
     selection: Selection
     schedule: ScheduleConfig
     leads: LeadRules
+    sequences: SequenceRules
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -228,6 +231,9 @@ def load_rules(root: Path | str) -> Rules:
         lead_fact_types(base_refs, frozenset(flag_ids)),
         labels,
     )
+    from coachapp.followups.policy import load_sequence_rules
+
+    sequences = load_sequence_rules(data["sequences.yaml"], issues("sequences.yaml"))
     if errors:
         raise RulesError(errors)
     return Rules(
@@ -244,4 +250,5 @@ def load_rules(root: Path | str) -> Rules:
         selection=selection,
         schedule=schedule,
         leads=leads,
+        sequences=sequences,
     )

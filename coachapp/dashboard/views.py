@@ -22,9 +22,11 @@ from coachapp.models import (
     AssessmentSubmission,
     Coach,
     CoachTask,
+    Enrollment,
     Lead,
     LeadEvent,
     OutboxMessage,
+    SequenceStep,
     StrategyRequest,
     utcnow,
 )
@@ -80,9 +82,13 @@ def lead(lead_id: int) -> str:
     ).scalars().all()
     coaches = db.session.execute(select(Coach).where(Coach.active).order_by(Coach.name)).scalars().all()
     owner = db.session.get(Coach, row.owner_id) if row.owner_id else None
+    enrollments = db.session.execute(
+        select(Enrollment).where(Enrollment.lead_id == row.id).order_by(Enrollment.enrolled_at)).scalars().all()
+    steps = db.session.execute(
+        select(SequenceStep).where(SequenceStep.lead_id == row.id).order_by(SequenceStep.due_at)).scalars().all()
     return render_template("dashboard/lead.html", lead=row, assessments=assessments, requests=requests,
                            events=events, tasks=tasks, emails=emails, coaches=coaches, owner=owner,
-                           stages=STAGES, services=SERVICES, now=utcnow())
+                           stages=STAGES, services=SERVICES, now=utcnow(), enrollments=enrollments, steps=steps)
 
 
 def _act(lead_id: int, action, success: str) -> Response:
@@ -130,6 +136,21 @@ def assign(lead_id: int) -> Response:
 def mark_replied(lead_id: int) -> Response:
     return _act(lead_id, lambda lead, coach, now: actions.mark_replied(get_rules(), lead, coach, now),
                 "Marked as replied.")
+
+
+@bp.post("/leads/<int:lead_id>/sequences/<sequence_id>")
+def sequence_status(lead_id: int, sequence_id: str) -> Response:
+    status = request.form.get("status", "")
+
+    def run(lead, coach, now):
+        from coachapp.followups.services import set_enrollment
+
+        try:
+            set_enrollment(get_rules(), lead, sequence_id, status, coach.name, now)
+        except ValueError as exc:
+            raise ActionError(str(exc)) from exc
+
+    return _act(lead_id, run, f"Sequence {status.replace('active', 'resumed')}.")
 
 
 @bp.get("/leads/<int:lead_id>/export.json")

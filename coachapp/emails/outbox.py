@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from coachapp.emails.messages import new_message_id, render, to_mime
@@ -47,14 +47,28 @@ def queue_email(
     template: str,
     lead_id: int | None = None,
     headers: dict[str, str] | None = None,
+    capped: bool = False,
     **context: Any,
-) -> OutboxMessage:
-    """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed."""
+) -> OutboxMessage | None:
+    """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed.
+
+    ``capped`` emails (anything a public form can trigger) are limited per recipient address
+    per day, so the forms cannot be used to flood someone's inbox: over the cap nothing is
+    queued (None) and the lead's timeline says so.
+    """
     existing = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
     ).scalar_one_or_none()
     if existing is not None:
         return existing
+    if capped and _over_cap(to):
+        if lead_id is not None:
+            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed",
+                                     summary=f"Not sent ({kind}): {to} already got "
+                                     f"{current_app.config['RECIPIENT_DAILY_CAP']} emails in 24 h",
+                                     data={"kind": kind}))
+        logger.warning("Per-recipient cap reached for %s; %s not queued", to, purpose_key)
+        return None
     rendered = render(template, **context)
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "localhost"
     message = OutboxMessage(
@@ -88,6 +102,15 @@ def queue_email(
             )
         )
     return message
+
+
+def _over_cap(to: str) -> bool:
+    since = utcnow() - timedelta(hours=24)
+    sent = db.session.execute(
+        select(func.count()).select_from(OutboxMessage)
+        .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
+    ).scalar_one()
+    return sent >= current_app.config["RECIPIENT_DAILY_CAP"]
 
 
 def commit() -> None:

@@ -18,9 +18,11 @@ from coachapp.models import (
     AssessmentSubmission,
     Coach,
     CoachTask,
+    Enrollment,
     Lead,
     LeadEvent,
     OutboxMessage,
+    SequenceStep,
     StrategyRequest,
 )
 
@@ -72,6 +74,9 @@ def mark_replied(rules: Rules, lead: Lead, by: Coach, now: datetime) -> None:
         lead.replied_at = now
         add_event(lead.id, "replied", f"Marked as replied by {by.name}", now, by=by.name)
         triage.refresh_priority(rules, lead, now)
+        from coachapp.followups import services as followups
+
+        followups.replan(rules, lead, now)  # a reply stops the automated follow-ups
 
 
 def _task_for(task_id: int, by: Coach) -> CoachTask:
@@ -89,6 +94,11 @@ def complete_task(task_id: int, by: Coach, now: datetime) -> CoachTask:
     task = _task_for(task_id, by)
     task.status, task.completed_at = "done", now
     add_event(task.lead_id, "task", f"Done: {task.title} ({by.name})", now, task_id=task.id, by=by.name)
+    if task.kind == "first_contact":  # contacted: the coach reminders stop
+        from coachapp.followups import services as followups
+        from coachapp.rules_store import get_rules
+
+        followups.replan(get_rules(), db.session.get(Lead, task.lead_id), now)
     return task
 
 
@@ -152,13 +162,14 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     """Remove the person's data; keep a minimal, anonymous audit record of the lead and the erasure."""
     if not by.is_owner:
         raise ActionError("Only the owner can erase a lead.")
-    for model in (AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask, LeadEvent):
+    for model in (SequenceStep, Enrollment, AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask,
+                  LeadEvent):
         db.session.execute(delete(model).where(model.lead_id == lead.id))
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",
                   "utm_content", "referrer", "landing_page", "consent_health_at", "consent_marketing_at",
                   "consent_text_version", "priority", "tier", "fit_score", "urgency_score", "engagement_score",
-                  "priority_status", "top_priority", "replied_at", "owner_id"):
+                  "priority_status", "top_priority", "replied_at", "owner_id", "unsubscribed_sales_at", "bounced_at"):
         setattr(lead, field, None)
     lead.email = lead.email_display = placeholder
     lead.stage, lead.needs_clinician, lead.erased_at = "lost", False, now

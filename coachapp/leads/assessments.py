@@ -20,6 +20,7 @@ from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads import triage
 from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.links import external_url
 from coachapp.models import AssessmentSubmission, Lead, utcnow
 
 CONTACT_STEP = "contact"
@@ -147,6 +148,10 @@ def complete(
                   submission_id=submission.id)
     _queue_result_email(lead, submission, result)
     triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
+    from coachapp.followups import services as followups
+
+    followups.replan(rules, lead, now)  # e.g. a red flag now stops sales follow-ups
+    followups.enroll(rules, lead, "red_flag" if submission.safety_level == "red" else "assessment_completed", now)
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 
@@ -158,18 +163,13 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         to=lead.email_display,
         template="assessment_clinician" if red else "assessment_plan",
         lead_id=lead.id,
+        capped=True,
         first_name=lead.first_name,
         result=result,
         results_url=external_url("public.results", token=submission.token),
         business_name=current_app.config["BUSINESS_NAME"],
         business_address=current_app.config["BUSINESS_ADDRESS"],
     )
-
-
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for emails, built the same way in a request or a worker."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"] + path
 
 
 def purge_abandoned(now: datetime | None = None) -> int:

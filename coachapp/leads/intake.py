@@ -21,9 +21,9 @@ from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads import brief as briefs
 from coachapp.leads import triage
-from coachapp.leads.assessments import external_url
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.links import external_url
 from coachapp.models import SERVICES, AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest
 
 #: Safety screen on the intake: option → the assessment answer it stands for, so the same
@@ -153,6 +153,12 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
     coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
     task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500])
     _queue_emails(lead, request, coach, task, priority, assessment or triage.latest_assessment(lead.id), now)
+    from coachapp.followups import services as followups
+
+    followups.replan(rules, lead, now)  # requesting a session stops the assessment nurture
+    followups.enroll(rules, lead, "strategy_requested", now)
+    if safety["level"] == "red":
+        followups.enroll(rules, lead, "red_flag", now)
     return IntakeOutcome(request=request, lead=lead, coach=coach, task=task, priority=priority)
 
 
@@ -164,7 +170,7 @@ def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
     next_step = briefs.next_step(lead, request, coach, task)
     queue_email(
         purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation",
-        to=lead.email_display, template="strategy_confirmation", lead_id=lead.id,
+        to=lead.email_display, template="strategy_confirmation", lead_id=lead.id, capped=True,
         first_name=lead.first_name, request=request, next_step=next_step,
         clinician_first=lead.needs_clinician,
         assessment_url=None if assessment else external_url("public.intro"),

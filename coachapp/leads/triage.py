@@ -198,6 +198,11 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
                   before=lead.stage, after=stage)
         lead.stage = stage
     priority = refresh_priority(rules, lead, now)
+    from coachapp.followups import services as followups
+
+    followups.replan(rules, lead, now)  # booked, client, lost… stop what should stop
+    if stage == "no_show":
+        followups.enroll(rules, lead, "stage_no_show", now)
     if priority.sla_working_minutes is None:
         open_tasks = db.session.execute(
             select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")

@@ -2,6 +2,7 @@
 
 from coachapp.models.base import Base, utcnow
 from coachapp.models.coach import SERVICES, Coach
+from coachapp.models.followup import Enrollment, SequenceStep
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
 from coachapp.models.strategy import CoachTask, StrategyRequest
@@ -12,6 +13,8 @@ __all__ = [
     "STAGES",
     "Coach",
     "CoachTask",
+    "Enrollment",
+    "SequenceStep",
     "StrategyRequest",
     "AssessmentSubmission",
     "Base",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, String
@@ -39,6 +39,7 @@ class Coach(TimestampMixin, Base):
     # Part of the login session id: rotating it ends every session of this coach.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(32))
     last_login_at: Mapped[datetime | None]
+    last_digest_on: Mapped[date | None]  # local date of the last 07:00 digest
 
     # Flask-Login protocol
     @property

@@ -50,6 +50,9 @@ class Lead(TimestampMixin, Base):
     top_priority: Mapped[str | None] = mapped_column(String(40), index=True)  # latest assessment's #1 region
     replied_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    unsubscribed_all_at: Mapped[datetime | None]  # no email at all, not even the clinician note
+    unsubscribed_sales_at: Mapped[datetime | None]  # no marketing/sales follow-ups
+    bounced_at: Mapped[datetime | None]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("coaches.id", ondelete="SET NULL"), index=True)
     assigned_at: Mapped[datetime | None]
     # First touch (never overwritten once set).

@@ -47,3 +47,5 @@ class CoachTask(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the coach was reminded when it became due
+    escalated_at: Mapped[datetime | None]  # the owner was told it is overdue

@@ -1,0 +1,7 @@
+"""Automated follow-up sequences.
+
+``policy`` is the pure half: the sequences in ``rules/sequences.yaml`` (loaded with every other
+rule file as ``rules.sequences``), planning each step's due time inside its send window, and
+the stop rules re-checked at send time. Scheduling (rows with due times) and sending live in
+the services and tasks that build on it.
+"""

@@ -1,0 +1,56 @@
+"""Unsubscribe: a signed link per lead, a page to stop everything or only sales emails,
+and RFC 8058 one-click (a POST from the mail client, no cookie, no login, no CSRF token:
+the signed token is the authority)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, render_template, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from coachapp.extensions import csrf, db
+from coachapp.followups.services import unsubscribe
+from coachapp.models import Lead, utcnow
+from coachapp.public import bp
+from coachapp.rules_store import get_rules
+
+SALT = "coachapp.unsubscribe"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def unsubscribe_token(lead_id: int) -> str:
+    return _serializer().dumps({"lead": lead_id})
+
+
+def _lead_for(token: str) -> Lead:
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        abort(404)
+    lead = db.session.get(Lead, data.get("lead")) if isinstance(data, dict) else None
+    if lead is None or lead.erased_at is not None:
+        abort(404)
+    return lead
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> str:
+    lead = _lead_for(token)
+    return render_template("public/unsubscribe.html", lead=lead, token=token, done=None)
+
+
+@bp.post("/unsubscribe/<token>")
+@csrf.exempt
+def unsubscribe_post(token: str) -> tuple[str, int] | str:
+    lead = _lead_for(token)
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    scope = "all" if one_click else request.form.get("scope", "all")
+    if scope not in ("all", "sales"):
+        scope = "all"
+    unsubscribe(get_rules(), lead, scope, utcnow(), via="one-click" if one_click else "page")
+    db.session.commit()
+    if one_click:
+        return "Unsubscribed.", 200
+    return render_template("public/unsubscribe.html", lead=lead, token=token, done=scope)
