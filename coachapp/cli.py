@@ -33,6 +33,9 @@ def rules_check(path: Path | None) -> None:
     click.echo(f"  assessment    {assessment.id} v{assessment.version}: "
                f"{len(assessment.sections)} steps, {len(assessment.questions)} questions, "
                f"~{assessment.core_taps()} taps in the core")
+    sequences = rules.sequences.sequences
+    click.echo(f"  sequences     {len(sequences)}: " + ", ".join(
+        f"{s.id} ({len(s.steps)} steps, {s.audience})" for s in sequences))
 
 
 @outbox_cli.command("sweep")

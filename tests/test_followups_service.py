@@ -88,6 +88,17 @@ def test_stop_conditions_are_checked_at_send_time(db_app, field, _):
                               .where(OutboxMessage.kind.like("sequence:%"))).scalar_one() == 0
 
 
+@pytest.mark.parametrize("field, value", [("stage", "session_booked"), ("stage", "client"), ("stage", "lost"),
+                                          ("needs_clinician", True)])
+def test_stage_and_red_flag_are_also_checked_at_send_time(db_app, field, value):
+    lead = _assess()
+    due = _steps(lead)["drill_top_priority"].due_at
+    setattr(lead, field, value)  # no re-plan: only the send-time check can stop it
+    db.session.commit()
+    assert _sweep_at(due) == {"cancelled": 1}
+    assert _steps(lead)["drill_top_priority"].reason
+
+
 @pytest.mark.parametrize("stage", ["session_booked", "client", "lost"])
 def test_stage_changes_stop_the_nurture_at_once_with_the_reason(db_app, stage):
     lead = _assess()

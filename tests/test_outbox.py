@@ -112,7 +112,9 @@ def test_permanent_smtp_failure_is_marked_failed(db_app, smtp_server, monkeypatc
     row = db.session.get(OutboxMessage, message.id)
     assert "550" in row.last_error
     assert smtp_server.messages == []
-    assert "email_failed" in db.session.execute(select(LeadEvent.kind)).scalars().all()
+    kinds = db.session.execute(select(LeadEvent.kind)).scalars().all()
+    assert "email_failed" in kinds and "bounced" in kinds
+    assert db.session.get(Lead, row.lead_id).bounced_at is not None  # follow-ups stop for this address
 
 
 def test_gives_up_after_max_attempts(db_app, monkeypatch):

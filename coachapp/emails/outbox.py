@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from coachapp.emails.messages import new_message_id, render, to_mime
 from coachapp.emails.sender import PermanentError, TemporaryError, send_smtp
 from coachapp.extensions import db
-from coachapp.models import LeadEvent, OutboxMessage, utcnow
+from coachapp.models import Lead, LeadEvent, OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def deliver(message_id: int, now: datetime | None = None) -> str:
         else:
             message.transport = "capture"
     except PermanentError as exc:
-        _fail(message, str(exc))
+        _fail(message, str(exc), bounced=True)
     except TemporaryError as exc:
         if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
             _fail(message, f"gave up after {message.attempts} attempts: {exc}")
@@ -199,11 +199,16 @@ def deliver(message_id: int, now: datetime | None = None) -> str:
     return message.status
 
 
-def _fail(message: OutboxMessage, error: str) -> None:
+def _fail(message: OutboxMessage, error: str, bounced: bool = False) -> None:
     message.status = "failed"
     message.last_error = error
     _event(message, "email_failed", f"Email failed: {message.subject} ({error[:120]})")
     logger.warning("Outbox %s failed permanently: %s", message.id, error)
+    if bounced and message.lead_id is not None:
+        lead = db.session.get(Lead, message.lead_id)
+        if lead is not None and lead.email_display.lower() == message.to_address.lower() and lead.bounced_at is None:
+            lead.bounced_at = utcnow()  # the follow-ups stop: "bounced" is a stop rule
+            _event(message, "bounced", f"{message.to_address} bounced: no more emails to this address")
 
 
 def _event(message: OutboxMessage, kind: str, summary: str) -> None:

@@ -125,3 +125,16 @@ def test_successful_sign_ins_do_not_count_against_the_limit(rate_limited_app):
         db.session.remove()
     clean_tables(rate_limited_app)
     assert set(codes) == {302}
+
+
+def test_failed_sign_ins_are_limited_per_address_across_accounts(rate_limited_app):
+    from coachapp.auth.views import ADDRESS_LIMIT
+
+    attempts = int(ADDRESS_LIMIT.split()[0])
+    with rate_limited_app.app_context():
+        web = Browserish(rate_limited_app.test_client())
+        codes = [_login(web, f"guess{n}@motive.example", "wrong-password!").status_code for n in range(attempts)]
+        blocked = _login(web, "another@motive.example", "wrong-password!")
+        db.session.remove()
+    assert codes == [401] * attempts
+    assert blocked.status_code == 429 and "Too many sign-in attempts" in blocked.get_data(as_text=True)

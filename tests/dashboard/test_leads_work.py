@@ -218,3 +218,33 @@ def test_outbox_shows_status_and_resends_failed(db_app, team):
         select(OutboxMessage).where(OutboxMessage.lead_id == team["kim"].id)).scalars().first()
     assert kim_mail.to_address not in web.get("/dashboard/outbox").get_data(as_text=True)
     assert web.post(f"/dashboard/outbox/{kim_mail.id}/resend", {}).status_code == 404
+
+
+def test_lead_page_shows_steps_and_a_coach_can_pause_and_stop_them(db_app, team):
+    from coachapp.models import SequenceStep
+
+    lead_id = team["dana"].id
+    web = sign_in(db_app, team["sam"])
+    html = web.get(f"/dashboard/leads/{lead_id}").get_data(as_text=True)
+    assert "Follow-up sequences" in html and "strategy requested" in html  # the coach reminders
+    # The assessment nurture stopped (her intake did not re-tick marketing emails), reason shown.
+    from coachapp.models import Enrollment
+
+    nurture = db.session.execute(select(Enrollment).where(Enrollment.lead_id == lead_id,
+                                                          Enrollment.sequence_id == "assessment_nurture")).scalar_one()
+    assert nurture.status == "stopped" and nurture.reason
+    assert "assessment nurture" in html and nurture.reason in html.replace("&#39;", "'")
+    web.post(f"/dashboard/leads/{lead_id}/sequences/strategy_requested", {"status": "paused"})
+    html = web.get(f"/dashboard/leads/{lead_id}").get_data(as_text=True)
+    assert "Resume" in html
+    web.post(f"/dashboard/leads/{lead_id}/sequences/strategy_requested", {"status": "stopped"})
+    statuses = set(db.session.execute(select(SequenceStep.status).where(
+        SequenceStep.lead_id == lead_id, SequenceStep.sequence_id == "strategy_requested")).scalars())
+    assert statuses == {"cancelled"}
+    bad = web.post(f"/dashboard/leads/{lead_id}/sequences/strategy_requested", {"status": "active"},
+                   follow_redirects=True)
+    assert "cannot be restarted" in bad.get_data(as_text=True)
+    other = sign_in(db_app, team["alex"])
+    other.get("/dashboard/")
+    assert other.post(f"/dashboard/leads/{lead_id}/sequences/strategy_requested",
+                      {"status": "paused"}).status_code == 404
