@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from coachapp.assessment import RulesError, load_rules
-
-from .helpers import RULES_DIR
+from tests.rules_copy import broken_rules
 
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Callable[..., list[str]]:
-    """Copy the real rules, apply edits to parsed files, load, and return the errors."""
-    root = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, root)
+    """Copy the real rules, apply edits to parsed files (``scoring__regions=edit``), load, return the errors."""
+    base = broken_rules(tmp_path)
 
     def apply(**edits: Callable[[Any], None]) -> list[str]:
-        for rel, edit in edits.items():
-            path = root / (rel.replace("__", "/") + ".yaml")
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            edit(data)
-            path.write_text(
-                yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
-            )
-        with pytest.raises(RulesError) as info:
-            load_rules(root)
-        return info.value.errors
+        return base({rel.replace("__", "/") + ".yaml": edit for rel, edit in edits.items()})
 
-    apply.root = root  # type: ignore[attr-defined]
+    apply.root = base.root  # type: ignore[attr-defined]
     return apply
 
 

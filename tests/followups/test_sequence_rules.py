@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from coachapp.assessment import RulesError, load_rules
+from coachapp.assessment import load_rules
 from coachapp.assessment.rules import FILES
+from tests.rules_copy import broken_rules
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 FILE = "sequences.yaml"
@@ -22,19 +22,8 @@ Broken = Callable[[Callable[[dict[str, Any]], None]], list[str]]
 @pytest.fixture
 def broken(tmp_path: Path) -> Broken:
     """Copy the real rules, edit the parsed sequences file, load, and return the errors."""
-    root = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, root)
-
-    def apply(edit: Callable[[dict[str, Any]], None]) -> list[str]:
-        path = root / FILE
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        edit(data)
-        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        with pytest.raises(RulesError) as info:
-            load_rules(root)
-        return info.value.errors
-
-    return apply
+    base = broken_rules(tmp_path)
+    return lambda edit: base({FILE: edit})
 
 
 def seq(data: dict[str, Any], ident: str) -> dict[str, Any]:

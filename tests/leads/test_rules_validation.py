@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from coachapp.assessment import RulesError, load_rules
 from coachapp.assessment.rules import FILES
+from tests.rules_copy import Edit, broken_rules
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 PRIORITY, ASSIGNMENT = "leads/priority.yaml", "leads/assignment.yaml"
@@ -20,24 +20,12 @@ PRIORITY, ASSIGNMENT = "leads/priority.yaml", "leads/assignment.yaml"
 @pytest.fixture
 def broken(tmp_path: Path) -> Callable[..., list[str]]:
     """Copy the real rules, edit the parsed lead files, load, and return the errors."""
-    root = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, root)
+    base = broken_rules(tmp_path)
 
-    Edit = Callable[[Any], None] | None
+    def apply(priority: Edit | None = None, assignment: Edit | None = None) -> list[str]:
+        return base({PRIORITY: priority, ASSIGNMENT: assignment})
 
-    def apply(priority: Edit = None, assignment: Edit = None) -> list[str]:
-        for rel, edit in ((PRIORITY, priority), (ASSIGNMENT, assignment)):
-            if edit is None:
-                continue
-            path = root / rel
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            edit(data)
-            path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        with pytest.raises(RulesError) as info:
-            load_rules(root)
-        return info.value.errors
-
-    apply.root = root  # type: ignore[attr-defined]
+    apply.root = base.root  # type: ignore[attr-defined]
     return apply
 
 
