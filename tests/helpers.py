@@ -81,7 +81,8 @@ def walk_assessment(web, rules, answers: dict[str, Any], contact: dict[str, Any]
     if contact is not None:
         url = f"/assessment/{token}/contact"
         web.get(url)
-        payload = {k: ("y" if v is True else v) for k, v in contact.items() if v is not False}
+        payload = {"time_zone": "America/Chicago",
+                   **{k: ("y" if v is True else v) for k, v in contact.items() if v is not False}}
         response = web.post(url, {**payload, "nav": "next"})
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
         assert response.headers["Location"].endswith(f"/assessment/{token}/results")

@@ -25,7 +25,7 @@ from coachapp.rules_store import get_rules
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-CONTACT_FIELDS = {"first_name", "email", "consent_health", "consent_marketing"}
+CONTACT_FIELDS = {"first_name", "email", "consent_health", "consent_marketing", "time_zone"}
 
 
 @bp.get("/assessment")
@@ -100,9 +100,24 @@ def _contact(raw: Any) -> tuple[Contact | None, dict[str, str]]:
     marketing = raw.get("consent_marketing", False)
     if not isinstance(marketing, bool):
         errors["contact.consent_marketing"] = "Must be true or false."
+    time_zone = raw.get("time_zone")
+    if time_zone is not None and not _is_zone(time_zone):
+        errors["contact.time_zone"] = "An IANA time zone, e.g. America/Chicago."
     if errors:
         return None, errors
-    return Contact(first_name.strip(), email, True, marketing), {}
+    return Contact(first_name.strip(), email, True, marketing, time_zone), {}
+
+
+def _is_zone(value: Any) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not value or len(value) > 64 or ".." in value or value.startswith("/"):
+        return False
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:

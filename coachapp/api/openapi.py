@@ -82,6 +82,7 @@ def openapi_document(rules: Rules) -> dict[str, Any]:
             "email": {"type": "string", "format": "email", "maxLength": 254},
             "consent_health": {"type": "boolean", "const": True},
             "consent_marketing": {"type": "boolean", "default": False},
+            "time_zone": {"type": "string", "description": "IANA zone; follow-up emails are timed to its daytime."},
         },
     }
     json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

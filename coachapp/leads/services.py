@@ -29,6 +29,7 @@ class Contact:
     email: str
     consent_health: bool
     consent_marketing: bool
+    time_zone: str | None = None  # IANA name; emails are timed to the person's daytime
 
 
 def normalize_email(raw: str) -> tuple[str, str]:
@@ -67,6 +68,8 @@ def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) ->
             add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)
     if contact.first_name:
         lead.first_name = contact.first_name
+    if contact.time_zone:
+        lead.time_zone = contact.time_zone
     _apply_consent(lead, contact, now)
     return lead, created
 

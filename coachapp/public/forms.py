@@ -58,6 +58,12 @@ class ContactForm(FlaskForm):
     consent_marketing = BooleanField(
         "Send me follow-up emails with tips for my priorities (unsubscribe any time)."
     )
+    time_zone = SelectField("Your time zone", choices=[], validators=[DataRequired("Choose your time zone.")],
+                            description="So our emails reach you in the daytime.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = time_zone_choices()
 
 
 # --- Free Strategy Session ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -133,6 +133,8 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
     if missing:
         return redirect(url_for(".step", token=submission.token, step_id=missing))
     form = ContactForm()
+    if request.method == "GET":
+        form.time_zone.data = current_app.config["DEFAULT_TIME_ZONE"]
     if request.method == "POST":
         if request.form.get("nav") == "back":
             return redirect(url_for(".step", token=submission.token,
@@ -143,6 +145,7 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
                 email=form.email.data,
                 consent_health=bool(form.consent_health.data),
                 consent_marketing=bool(form.consent_marketing.data),
+                time_zone=form.time_zone.data,
             )
             try:
                 flow.complete(rules, submission, contact, utcnow())
@@ -171,8 +174,6 @@ def results(token: str) -> Response | str:
 
 
 def _strategy_url(submission: AssessmentSubmission) -> str | None:
-    from flask import current_app
-
     if "public.strategy_session" in current_app.view_functions:
         return url_for(".strategy_session", from_assessment=submission.token)
     return None

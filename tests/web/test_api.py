@@ -107,3 +107,14 @@ def test_openapi_document_is_valid_and_matches_the_rules(db_app):
     props = doc["components"]["schemas"]["Answers"]["properties"]
     assert set(props) == {q.id for q in get_rules().assessment.questions}
     assert props["age_band"]["enum"][0] == "<18"
+
+
+def test_contact_time_zone_is_validated_and_kept(db_app):
+    client = db_app.test_client()
+    bad = client.post("/api/v1/assessments", json={"answers": DESK_ACHILLES,
+                                                   "contact": {**CONTACT, "time_zone": "../../etc/passwd"}})
+    assert bad.status_code == 422 and "contact.time_zone" in bad.get_json()["errors"]
+    good = client.post("/api/v1/assessments", json={"answers": DESK_ACHILLES,
+                                                    "contact": {**CONTACT, "time_zone": "Asia/Tokyo"}})
+    assert good.status_code == 201
+    assert db.session.get(Lead, good.get_json()["lead_id"]).time_zone == "Asia/Tokyo"

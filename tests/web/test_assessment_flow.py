@@ -250,3 +250,21 @@ def test_same_step_follow_ups_are_rendered_for_progressive_enhancement(web):
     db.session.expire_all()
     answers = _one(AssessmentSubmission).answers
     assert answers["injured_last_12m"] is False and "injury_areas" not in answers
+
+
+def test_the_runners_time_zone_is_kept_so_emails_reach_them_in_daytime(web):
+    rules = get_rules()
+    token = walk_assessment(web, rules, DESK_ACHILLES, {**CONTACT, "time_zone": "Europe/London"})
+    assert token
+    assert _one(Lead).time_zone == "Europe/London"
+
+
+def test_an_unknown_time_zone_is_refused_next_to_the_field(web):
+    token = walk_assessment(web, get_rules(), DESK_ACHILLES, contact=None)
+    url = f"/assessment/{token}/contact"
+    html = web.get(url).get_data(as_text=True)
+    assert '<option selected value="America/Chicago">' in html and "timezone.js" in html
+    response = web.post(url, {"first_name": "Dana", "email": "dana@example.com", "consent_health": "y",
+                              "time_zone": "Mars/Olympus", "nav": "next"})
+    assert response.status_code == 422
+    assert 'id="time_zone-error"' in response.get_data(as_text=True)
