@@ -32,6 +32,8 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return jsonify(error=error.name.lower().replace(" ", "_"),
                            message=error.description), error.code
+        if error.code == 429:
+            return render_template("errors/429.html"), 429
         template = "errors/404.html" if error.code == 404 else "errors/generic.html"
         return render_template(template, error=error), error.code
 

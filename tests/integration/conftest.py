@@ -134,7 +134,8 @@ def app_for(env: dict[str, str], **overrides):
     from coachapp.config import from_env
 
     config = from_env(env, Path(env["COACHAPP_INSTANCE"]))
-    config.update({"TESTING": True, **overrides})
+    # Rate limits have their own tests; here they would count across runs in the shared Redis.
+    config.update({"TESTING": True, "RATELIMIT_ENABLED": False, **overrides})
     return create_app(config)
 
 

@@ -11,9 +11,12 @@ def test_starting_assessments_is_rate_limited_per_address(rate_limited_app):
     with rate_limited_app.app_context():
         web = Browserish(rate_limited_app.test_client())
         web.get("/assessment")
-        codes = [web.post("/assessment/start").status_code for _ in range(limit + 1)]
+        responses = [web.post("/assessment/start") for _ in range(limit + 1)]
+    codes = [r.status_code for r in responses]
     assert codes[:limit] == [302] * limit
     assert codes[-1] == 429
+    page = responses[-1].get_data(as_text=True)
+    assert "That was a lot in a short time" in page and "per 1 hour" not in page
 
 
 def test_api_limit_answers_json(rate_limited_app):
