@@ -20,7 +20,7 @@ from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.followups import policy
 from coachapp.leads.services import add_event
-from coachapp.leads.triage import latest_assessment, working_hours_for
+from coachapp.leads.triage import latest_assessment, latest_request, working_hours_for
 from coachapp.links import external_url
 from coachapp.models import Coach, CoachTask, Enrollment, Lead, OutboxMessage, SequenceStep
 
@@ -34,7 +34,7 @@ NO_LONGER_APPLIES = "No longer applies."
 def sequence_facts(lead: Lead) -> dict[str, Any]:
     """What the stop rules and step conditions read, from the lead as it is now."""
     assessment = latest_assessment(lead.id)
-    priorities = (assessment.result or {}).get("priorities") or [] if assessment else []
+    priorities = ((assessment.result or {}).get("priorities") or []) if assessment else []
     first_contact_done = db.session.execute(
         select(CoachTask.id).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
                                    CoachTask.status == "done").limit(1)
@@ -56,16 +56,9 @@ def sequence_facts(lead: Lead) -> dict[str, Any]:
         "has_priorities": bool(priorities),
         "priority_count": len(priorities),
         "assessment_completed": assessment is not None,
-        "strategy_requested": _has_request(lead),
+        "strategy_requested": latest_request(lead.id) is not None,
         "clinician_email_sent": clinician_sent,
     }
-
-
-def _has_request(lead: Lead) -> bool:
-    from coachapp.models import StrategyRequest
-
-    return db.session.execute(select(StrategyRequest.id).where(StrategyRequest.lead_id == lead.id).limit(1)).first() \
-        is not None
 
 
 def _tz(lead: Lead) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -44,8 +45,6 @@ def _prefill(form: StrategySessionForm, token: str) -> AssessmentSubmission | No
     if answers.get("weekly_km") is not None:
         form.weekly_km.data = int(answers["weekly_km"])
     if answers.get("race_date"):
-        from datetime import date
-
         form.race_date.data = date.fromisoformat(answers["race_date"])
     dealing = []
     if (answers.get("current_pain_nrs") or 0) >= 1:
