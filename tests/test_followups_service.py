@@ -195,3 +195,17 @@ def test_coach_reminders_stop_once_the_lead_is_contacted(db_app):
     complete_task(task.id, sam, utcnow())
     db.session.commit()
     assert {r.status for r in _steps(lead, "strategy_requested").values()} == {"cancelled"}
+
+
+def test_a_new_submission_re_plans_the_remaining_steps(db_app):
+    first = utcnow() - timedelta(days=2)
+    lead = _assess(now=first)
+    before = _steps(lead)["drill_top_priority"].due_at
+    retaken_at = utcnow()
+    retake = _assess(now=retaken_at)  # the same runner takes it again two days later
+    assert retake.id == lead.id
+    steps = _steps(lead)
+    # Re-timed from the new submission: 3 days after it (then into the window), later than before.
+    assert steps["drill_top_priority"].due_at >= retaken_at + timedelta(days=3)
+    assert steps["drill_top_priority"].due_at > before
+    assert len(steps) == 4 and {s.status for s in steps.values()} == {"planned"}
