@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -16,6 +16,7 @@ from coachapp.emails import outbox
 from coachapp.extensions import db
 from coachapp.leads import actions
 from coachapp.leads.actions import ActionError
+from coachapp.leads.worktime import end_of_local_day
 from coachapp.models import (
     SERVICES,
     STAGES,
@@ -33,17 +34,12 @@ from coachapp.models import (
 from coachapp.rules_store import get_rules
 
 
-def _end_of_today(tz: str, now: datetime) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
-    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
-
-
 @bp.get("/")
 def today() -> str:
     """The signed-in coach's tasks (overdue first, then due today) and leads waiting for an owner."""
     coach = current_user
     now = utcnow()
-    end = _end_of_today(coach.time_zone, now)
+    end = end_of_local_day(now, coach.time_zone)
     tasks = db.session.execute(
         select(CoachTask, Lead)
         .join(Lead, Lead.id == CoachTask.lead_id)

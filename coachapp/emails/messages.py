@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 
 from coachapp.models import OutboxMessage, utcnow
 
@@ -20,6 +20,9 @@ class Rendered:
 
 
 def render(name: str, **context: Any) -> Rendered:
+    """Subject, text and HTML; every email gets the sender's name and physical address."""
+    config = current_app.config
+    context = {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"], **context}
     subject = render_template(f"email/{name}.subject.txt", **context)
     return Rendered(
         subject=" ".join(subject.split()),

@@ -15,14 +15,13 @@ from sqlalchemy import select
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads.services import add_event
+from coachapp.leads.worktime import end_of_local_day
 from coachapp.links import external_url
 from coachapp.models import Coach, CoachTask, Lead
 
 
 def _common() -> dict[str, str]:
-    config = current_app.config
-    return {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"],
-            "dashboard_url": external_url("dashboard.today")}
+    return {"dashboard_url": external_url("dashboard.today")}
 
 
 def _owners() -> list[str]:
@@ -73,7 +72,7 @@ def send_digests(now: datetime) -> int:
         local = now.astimezone(ZoneInfo(coach.time_zone))
         if local.hour < hour or coach.last_digest_on == local.date():
             continue
-        end_of_day = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=local.tzinfo)
+        end_of_day = end_of_local_day(now, coach.time_zone)
         tasks = db.session.execute(
             select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
             .where(CoachTask.status == "open", CoachTask.coach_id == coach.id, CoachTask.due_at < end_of_day,

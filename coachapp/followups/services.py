@@ -242,15 +242,13 @@ def _queue(rules: Rules, lead: Lead, row: SequenceStep, sequence) -> OutboxMessa
     from coachapp.public.unsubscribe import unsubscribe_token
 
     config = current_app.config
-    common = {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"]}
     assessment = latest_assessment(lead.id)
     if sequence.audience == "coach":
         coach = _coach(lead)
         to = coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"])
         return queue_email(purpose_key=f"sequence:{lead.id}:{row.sequence_id}:{row.step_id}",
                            kind=f"sequence:{row.sequence_id}", to=to, template=row.template, lead_id=lead.id,
-                           lead=lead, coach=coach, lead_url=external_url("dashboard.lead", lead_id=lead.id),
-                           **common)
+                           lead=lead, coach=coach, lead_url=external_url("dashboard.lead", lead_id=lead.id))
     unsubscribe_url = external_url("public.unsubscribe_page", token=unsubscribe_token(lead.id))
     headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return queue_email(
@@ -261,7 +259,7 @@ def _queue(rules: Rules, lead: Lead, row: SequenceStep, sequence) -> OutboxMessa
         results_url=external_url("public.results", token=assessment.token) if assessment else None,
         strategy_url=external_url("public.strategy_session")
         + (f"?from_assessment={assessment.token}" if assessment else ""),
-        assessment_url=external_url("public.intro"), **common,
+        assessment_url=external_url("public.intro"),
     )
 
 

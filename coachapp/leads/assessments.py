@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
@@ -36,6 +36,15 @@ class Completion:
 def steps(rules: Rules) -> list[str]:
     """Step ids in order: the rule sections, then the contact step."""
     return [section.id for section in rules.assessment.sections] + [CONTACT_STEP]
+
+
+def by_token(token: str | None) -> AssessmentSubmission | None:
+    """The submission a resume, results or prefill link points at."""
+    if not token:
+        return None
+    return db.session.execute(
+        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
+    ).scalar_one_or_none()
 
 
 def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -> AssessmentSubmission:
@@ -167,8 +176,6 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         first_name=lead.first_name,
         result=result,
         results_url=external_url("public.results", token=submission.token),
-        business_name=current_app.config["BUSINESS_NAME"],
-        business_address=current_app.config["BUSINESS_ADDRESS"],
     )
 
 

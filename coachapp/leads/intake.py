@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import select
 
 from coachapp.assessment import Rules, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads import brief as briefs
 from coachapp.leads import triage
+from coachapp.leads.assessments import by_token
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
 from coachapp.links import external_url
@@ -104,11 +104,7 @@ def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, A
 
 
 def _linked_assessment(token: str | None, lead: Lead) -> AssessmentSubmission | None:
-    if not token:
-        return None
-    submission = db.session.execute(
-        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
-    ).scalar_one_or_none()
+    submission = by_token(token)
     if submission is None or submission.lead_id != lead.id:
         return None  # a forwarded link never ties two people together
     return submission
@@ -166,7 +162,6 @@ def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
                   task: CoachTask | None, priority: LeadPriority,
                   assessment: AssessmentSubmission | None, now: datetime) -> None:
     config = current_app.config
-    common = {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"]}
     next_step = briefs.next_step(lead, request, coach, task)
     queue_email(
         purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation",
@@ -174,11 +169,11 @@ def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
         first_name=lead.first_name, request=request, next_step=next_step,
         clinician_first=lead.needs_clinician,
         assessment_url=None if assessment else external_url("public.intro"),
-        confirmation_url=external_url("public.strategy_thanks", token=request.token), **common,
+        confirmation_url=external_url("public.strategy_thanks", token=request.token),
     )
     brief = briefs.build(lead, request, assessment, priority, coach, task, now)
     to = coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"])
     queue_email(
         purpose_key=f"coach-new-lead:{request.id}", kind="coach_notification", to=to,
-        template="coach_new_lead", lead_id=lead.id, brief=brief, coach=coach, **common,
+        template="coach_new_lead", lead_id=lead.id, brief=brief, coach=coach,
     )

@@ -152,6 +152,12 @@ def add_working_minutes(hours: WorkingHours, start: datetime, minutes: float) ->
     raise AssertionError("unreachable: _windows_from never ends without raising")  # pragma: no cover
 
 
+def end_of_local_day(moment: datetime, tz: str) -> datetime:
+    """Midnight at the end of ``moment``'s day in zone ``tz`` (aware, in that zone)."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+
+
 def next_working_moment(hours: WorkingHours, at: datetime) -> datetime:
     """``at`` (in UTC) if it is inside a window, else the start of the next window."""
     return add_working_minutes(hours, at, 0)

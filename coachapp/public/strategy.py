@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from coachapp.emails import outbox
 from coachapp.extensions import db, limiter
 from coachapp.leads import brief as briefs
+from coachapp.leads.assessments import by_token
 from coachapp.leads.intake import InvalidPhone, StrategyIntake, health_options, submit
 from coachapp.leads.services import InvalidEmail
 from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest, utcnow
@@ -31,9 +32,7 @@ def _form() -> StrategySessionForm:
 
 def _prefill(form: StrategySessionForm, token: str) -> AssessmentSubmission | None:
     """Coming from an assessment's results page: fill in what we already know."""
-    submission = db.session.execute(
-        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
-    ).scalar_one_or_none()
+    submission = by_token(token)
     if submission is None or not submission.completed or submission.lead_id is None:
         return None
     lead = db.session.get(Lead, submission.lead_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from coachapp.assessment import clean_answers
@@ -220,18 +219,11 @@ def _raw(section) -> dict[str, Any]:
 
 
 def _submission_or_404(token: str) -> AssessmentSubmission:
-    submission = db.session.execute(
-        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
-    ).scalar_one_or_none()
+    submission = flow.by_token(token)
     if submission is None:
         abort(404)
     return submission
 
 
 def _session_submission() -> AssessmentSubmission | None:
-    token = session.get(TOKEN_KEY)
-    if not token:
-        return None
-    return db.session.execute(
-        select(AssessmentSubmission).where(AssessmentSubmission.token == token)
-    ).scalar_one_or_none()
+    return flow.by_token(session.get(TOKEN_KEY))
