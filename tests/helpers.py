@@ -10,7 +10,6 @@ CORE: dict[str, Any] = {
     "age_band": "30-39",
     "sex": "female",
     "desk_hours": ">10",
-    "sleep_hours": "7-8",
     "strength_sessions_per_week": "0",
     "sf_exertion_chest": False,
     "sf_dizzy_faint": False,
@@ -29,7 +28,7 @@ CORE: dict[str, Any] = {
     "terrain": ["road"],
     "goal_event": "half",
     "race_date": (date.today() + timedelta(weeks=10)).isoformat(),
-    "injured_last_12m": True,
+    "injury_history": "recent_stopped",
     "injury_areas": ["achilles_calf"],
     "current_pain_nrs": 0,
     "feels_tight": ["calves"],
@@ -87,3 +86,21 @@ def walk_assessment(web, rules, answers: dict[str, Any], contact: dict[str, Any]
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
         assert response.headers["Location"].endswith(f"/assessment/{token}/results")
     return token
+
+
+def complete_assessment(answers: dict[str, Any], email: str, now=None, first_name: str = "Dana",
+                        marketing: bool = True):
+    """Complete an assessment through the service layer and commit (the outbox publishes)."""
+    from coachapp.emails import outbox
+    from coachapp.leads.assessments import complete, save_step_all, start
+    from coachapp.leads.services import Contact
+    from coachapp.models import utcnow
+    from coachapp.rules_store import get_rules
+
+    now = now or utcnow()
+    rules = get_rules()
+    submission = start({}, now)
+    save_step_all(rules, submission, answers, now)
+    lead = complete(rules, submission, Contact(first_name, email, True, marketing), now).lead
+    outbox.commit()
+    return lead

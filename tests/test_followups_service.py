@@ -11,22 +11,14 @@ from sqlalchemy import func, select
 from coachapp.emails import outbox
 from coachapp.extensions import db
 from coachapp.followups import services as followups
-from coachapp.leads.assessments import complete, save_step_all, start
-from coachapp.leads.services import Contact
 from coachapp.leads.triage import change_stage
 from coachapp.models import Lead, LeadEvent, OutboxMessage, SequenceStep, utcnow
 from coachapp.rules_store import get_rules
-from tests.helpers import CHEST_PAIN, DESK_ACHILLES
+from tests.helpers import CHEST_PAIN, DESK_ACHILLES, complete_assessment
 
 
 def _assess(answers=DESK_ACHILLES, email="dana@example.com", marketing=True, now=None) -> Lead:
-    now = now or utcnow()
-    rules = get_rules()
-    submission = start({}, now)
-    save_step_all(rules, submission, answers, now)
-    lead = complete(rules, submission, Contact("Dana", email, True, marketing), now).lead
-    outbox.commit()
-    return lead
+    return complete_assessment(answers, email, now, marketing=marketing)
 
 
 def _steps(lead: Lead, sequence: str = "assessment_nurture") -> dict[str, SequenceStep]:
@@ -115,7 +107,7 @@ def test_red_flag_gets_no_sales_follow_ups(db_app):
     assert _steps(lead) == {}  # no nurture for a red flag
     assert _steps(lead, "red_flag") == {}  # the assessment already sent the clinician email
     kinds = db.session.execute(select(OutboxMessage.kind)).scalars().all()
-    assert kinds == ["clinician_first"]
+    assert sorted(kinds) == ["clinician_first", "coach_notification"]  # the coach is told too
 
 
 def test_no_show_plans_one_kind_rebooking_email(db_app):

@@ -62,15 +62,22 @@ def openapi_document(rules: Rules) -> dict[str, Any]:
         "properties": {
             "rules_version": {"type": "string"},
             "safety": {"type": "object",
-                       "description": "level ok|amber|red; outcome plan|plan_limited|see_clinician; fired rules."},
+                       "description": "level ok|amber|red; outcome plan|plan_limited|see_clinician; fired rules; "
+                                      "gates (amber: what the plan leaves out or holds)."},
             "derived": {"type": "object"},
             "regions": {"type": "array", "items": {"type": "object"},
-                        "description": "Restriction score 0–100 per region with the fired rules (the 'why')."},
+                        "description": "Restriction score 0–100 per region with the fired rules (the 'why'), "
+                                       "finding (normal|borderline|restricted|marked from a self-test, else null), "
+                                       "confidence and confidence_label, worse_side."},
             "stability": {"type": "object"},
             "flags": {"type": "array", "items": {"type": "object"}},
-            "priorities": {"type": "array", "items": {"type": "object"}},
-            "plan": {"type": ["object", "null"], "description": "null when a red flag routes to a clinician."},
+            "priorities": {"type": "array", "items": {"type": "object"},
+                           "description": "Never a region whose self-test result is normal; may be empty."},
+            "plan": {"type": ["object", "null"],
+                     "description": "null when a red flag routes to a clinician; limited.changes on amber."},
             "notes": {"type": "array", "items": {"type": "string"}},
+            "skipped_safety": {"type": "array", "items": {"type": "object"},
+                               "description": "Safety-relevant questions shown but not answered."},
         },
     }
     contact = {

@@ -164,3 +164,40 @@ def file_header(
     if node.has("version") and (isinstance(version, bool) or not isinstance(version, int | str)):
         issues.add("", "'version' must be an integer or a string")
     return node
+
+
+def has_number(value: Any) -> bool:
+    """True when a parsed YAML value holds a number anywhere (booleans are not numbers)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_number(v) for k, v in value.items() if k != "version")
+    if isinstance(value, list):
+        return any(has_number(v) for v in value)
+    return False
+
+
+def judgement(node: Node, sources: tuple[str, ...], numbers: Any = None) -> str | None:
+    """Every number cites a source or says it is the coach's judgement (one line, with why).
+
+    ``numbers`` is the part of the node that holds thresholds and points (the whole node
+    by default). Returns the ``coach_judgement`` reason, if any.
+    """
+    reason = None
+    if node.has("coach_judgement"):
+        raw = node.raw("coach_judgement")
+        if not isinstance(raw, str) or not raw.strip() or "\n" in raw.strip() or len(raw) > 240:
+            node.issues.add(
+                node.where, "'coach_judgement' must be a one-line reason (why this number)"
+            )
+        else:
+            reason = raw.strip()
+    held = node.data if numbers is None else numbers
+    if not sources and reason is None and has_number(held):
+        node.issues.add(
+            node.where,
+            "a numeric threshold needs 'sources' or 'coach_judgement: <one-line reason>'",
+        )
+    return reason

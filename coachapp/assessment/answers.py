@@ -172,7 +172,8 @@ def clean_answers(
     """Validate raw answers; return (clean values, errors by question id). Never raises.
 
     With ``section_id`` only that section is cleaned (a web step) and other keys are
-    ignored; a checklist missing from a submitted step counts as "none ticked". Without
+    ignored; a checklist missing from a submitted step counts as "none ticked" — except a
+    self-test checklist, where nothing ticked means the test was not done. Without
     it every question is cleaned and unknown keys are errors. Hidden questions (``show_if``
     false, judged on ``existing`` plus the new values) are dropped and never required.
     """
@@ -196,9 +197,10 @@ def clean_answers(
         if not q.visible(facts):
             continue
         value = raw.get(q.id)
-        if q.type == "checklist" and section_id is not None and value is None:
+        if q.type == "checklist" and section_id is not None and value is None and q.test is None:
             value = []
-        if _is_blank(value) and not (q.type == "checklist" and isinstance(value, list | tuple)):
+        ticked_none = q.type == "checklist" and isinstance(value, list | tuple) and q.test is None
+        if _is_blank(value) and not ticked_none:
             if q.required:
                 errors[q.id] = NEEDS_ANSWER
             continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ._schema import Issues, Node, check_unique
+from ._schema import Issues, Node, check_unique, judgement
 from .conditions import Facts, RefTable, RefType
 
 DeriveFn = Callable[[Facts, date], Any]
@@ -27,8 +27,25 @@ OPS: dict[str, tuple[str, int, int | None]] = {
     "count_present": ("any", 1, None),
     "weeks_until": ("date", 1, 1),
     "map": ("choice", 1, 1),
+    "worse_side": ("any", 2, 2),
+    "at_least": ("number", 1, 1),
 }
-KEYS = ("id", "op", "args", "round", "order", "factor", "map", "description")
+KEYS = (
+    "id",
+    "op",
+    "args",
+    "round",
+    "order",
+    "factor",
+    "map",
+    "min_gap",
+    "lower_is_worse",
+    "min",
+    "description",
+    "sources",
+    "coach_judgement",
+)
+SIDES = frozenset({"left", "right"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,9 @@ def _numeric(op: str, keys: tuple[str, ...], node: Node) -> DeriveFn:
             return pick(values) if values else None
 
         return extreme
+    if op == "at_least":  # 1 when the value reaches `min`, else 0 (a missing value is 0)
+        key, floor = keys[0], node.num("min", 0.0)
+        return lambda f, _t: int((v := f.get(key)) is not None and v >= floor)
     if op == "mul":
         key, factor = keys[0], node.num("factor", 1.0)
 
@@ -106,6 +126,34 @@ def _ordinal(op: str, keys: tuple[str, ...], order: tuple[str, ...]) -> DeriveFn
         return abs(rank[x] - rank[y]) if x in rank and y in rank else None
 
     return gap
+
+
+def _worse_side(keys: tuple[str, ...], node: Node, order: tuple[str, ...]) -> DeriveFn:
+    """'left' or 'right' when the two sides differ by at least ``min_gap``; else None.
+
+    Numbers: the lower side is worse unless ``lower_is_worse: false``. Choices: the side
+    further along ``order`` (best first) is worse, and the gap counts categories.
+    """
+    left, right = keys
+    min_gap = node.num("min_gap", 0.0) or 0.0
+    rank = {value: i for i, value in enumerate(order)}
+    lower_worse = node.bool("lower_is_worse", True)
+
+    def side(f: Facts, _t: date) -> Any:
+        x, y = f.get(left), f.get(right)
+        if x is None or y is None:
+            return None
+        if order:
+            if x not in rank or y not in rank:
+                return None
+            x, y = -rank[x], -rank[y]  # higher = better, like a number
+        elif not lower_worse:
+            x, y = -x, -y
+        if abs(x - y) < min_gap or x == y:
+            return None
+        return "left" if x < y else "right"
+
+    return side
 
 
 def _other(op: str, keys: tuple[str, ...], node: Node) -> DeriveFn:
@@ -153,10 +201,19 @@ def _check_args(op: str, args: tuple[str, ...], node: Node, refs: RefTable) -> b
 
 def _check_extras(op: str, args: tuple[str, ...], node: Node, refs: RefTable) -> tuple[str, ...]:
     """Validate op-specific keys; return the ordinal order (empty when not used)."""
-    allowed = {"worst_of": "order", "ordinal_gap": "order", "mul": "factor", "map": "map"}
-    for extra in ("order", "factor", "map"):
-        if node.has(extra) and allowed.get(op) != extra:
+    allowed = {
+        "worst_of": ("order",),
+        "ordinal_gap": ("order",),
+        "mul": ("factor",),
+        "map": ("map",),
+        "worse_side": ("order", "min_gap", "lower_is_worse"),
+        "at_least": ("min",),
+    }
+    for extra in ("order", "factor", "map", "min_gap", "lower_is_worse", "min"):
+        if node.has(extra) and extra not in allowed.get(op, ()):
             node.issues.add(node.where, f"'{extra}' is not used by op '{op}'")
+    if op == "worse_side":
+        return _check_sides(args, node, refs)
     if node.has("round") and OPS[op][0] != "number":
         node.issues.add(node.where, f"'round' is not used by op '{op}'")
     if op in ("worst_of", "ordinal_gap"):
@@ -165,6 +222,8 @@ def _check_extras(op: str, args: tuple[str, ...], node: Node, refs: RefTable) ->
             if arg in refs and set(order) != refs[arg].options:
                 node.issues.add(node.where, f"'order' must list exactly the options of '{arg}'")
         return order
+    if op == "at_least" and not node.has("min"):
+        node.issues.add(node.where, "op 'at_least' needs 'min'")
     if op == "mul" and not node.has("factor"):
         node.issues.add(node.where, "op 'mul' needs 'factor'")
     if op == "map":
@@ -177,7 +236,30 @@ def _check_extras(op: str, args: tuple[str, ...], node: Node, refs: RefTable) ->
     return ()
 
 
-def load_derived(data: Any, refs: dict[str, RefType], issues: Issues) -> tuple[Derived, ...]:
+def _check_sides(args: tuple[str, ...], node: Node, refs: RefTable) -> tuple[str, ...]:
+    """worse_side takes [left, right] of one kind; choices need their order (best first)."""
+    if len(args) != 2 or "left" not in args[0] or "right" not in args[1]:
+        node.issues.add(node.where, "op 'worse_side' takes [<left answer>, <right answer>]")
+        return ()
+    kinds = {refs[a].kind for a in args if a in refs}
+    if len(kinds) != 1 or not kinds <= {"number", "choice"}:
+        node.issues.add(node.where, "op 'worse_side' needs two numbers or two choices")
+        return ()
+    if "choice" in kinds:
+        order = node.str_list("order")
+        if set(order) != refs[args[0]].options:
+            node.issues.add(node.where, f"'order' must list exactly the options of '{args[0]}'")
+        if node.has("lower_is_worse"):
+            node.issues.add(node.where, "'lower_is_worse' is for numbers; choices use 'order'")
+        return order
+    if node.has("order"):
+        node.issues.add(node.where, "'order' is for choices")
+    return ()
+
+
+def load_derived(
+    data: Any, refs: dict[str, RefType], issues: Issues, sources: Mapping[str, Any]
+) -> tuple[Derived, ...]:
     """Compile the derived list; each new value is added to ``refs`` as ``derived.<id>``."""
     out: list[Derived] = []
     entries = data if isinstance(data, list) else []
@@ -192,7 +274,16 @@ def load_derived(data: Any, refs: dict[str, RefType], issues: Issues) -> tuple[D
         if not node.ok or op is None or not _check_args(op, args, node, refs):
             continue
         order = _check_extras(op, args, node, refs)
+        judgement(node, node.sources(sources), {k: v for k, v in node.data.items() if k != "round"})
         kind = OPS[op][0]
+        if op == "worse_side":
+            derived = Derived(
+                str(ident), args, _worse_side(args, node, order), RefType("choice", SIDES),
+                node.str("description"),
+            )
+            refs[derived.key] = derived.rtype
+            out.append(derived)
+            continue
         if kind == "number" or op in (
             "count_true",
             "count_present",

@@ -11,15 +11,15 @@ from .derive import compute
 from .flags import check_flags, check_safety
 from .plans import build_plan
 from .rules import Rules
-from .scoring import apply_rules, total
+from .scoring import NOT_RESTRICTED, apply_rules, total
 
 CONFIDENCE_ORDER = {"measured": 0, "estimated": 1, "none": 2}
 NOTE_ANSWERS_ONLY = "Based on your answers only — the optional self-tests would sharpen this."
-NOTE_FALLBACK = (
-    "No area stands out clearly, so these priorities are the areas your answers point to most."
-)
-NOTE_MAINTENANCE = (
-    "Nothing in your answers points to a specific restriction, so the plan is a maintenance plan."
+NOTE_NOTHING_STANDS_OUT = "Nothing stands out — keep it that way."
+NOTE_NOTHING_IN_TESTS = "Nothing stands out in the self-tests you did — keep it that way."
+NOTE_UNTESTED = (
+    "Your answers don't point to a restriction, but answers alone can't rule one out: "
+    "{tests} would tell."
 )
 NOTE_RED = (
     "Training priorities and the plan are held back until a clinician has given the go-ahead."
@@ -42,6 +42,7 @@ class Result:
     plan: dict[str, Any] | None
     trace: list[dict[str, Any]]
     notes: list[str]
+    skipped_safety: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -66,10 +67,22 @@ def _clause(reason: str) -> str:
     return text
 
 
-def _why(label: str, fired: list[dict[str, Any]]) -> str:
+def _why(region: dict[str, Any]) -> str:
+    fired = region["fired"]
     top = sorted((f for f in fired if f["points"] > 0), key=lambda f: -f["points"])[:2]
     reasons = "; ".join(_clause(f["reason"]) for f in top)
-    return f"These answers suggest {label.lower()} is worth working on: {reasons}."
+    text = f"These answers suggest {region['label'].lower()} is worth working on: {reasons}."
+    if region["confidence"] == "estimated":
+        text += f" {region['confidence_label']}."
+    return text
+
+
+def _estimate_label(fired: list[dict[str, Any]], test_name: str | None) -> str:
+    """Questionnaire-only estimates say so, with their confidence and the test that would tell."""
+    by = {c: sum(f["points"] for f in fired if f["confidence"] == c) for c in ("self_report", "proxy")}
+    level = "medium" if by["self_report"] >= by["proxy"] else "low"
+    test = f" — the {test_name} self-test would tell" if test_name else ""
+    return f"Estimated from your answers ({level} confidence){test}"
 
 
 def _score_regions(rules: Rules, facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,6 +93,7 @@ def _score_regions(rules: Rules, facts: dict[str, Any]) -> list[dict[str, Any]]:
         fired = grouped.get(region.id, [])
         measured = any(f["confidence"] == "measured" for f in fired)
         confidence = "measured" if measured else "estimated" if fired else "none"
+        finding = next((f["status"] for f in fired if "status" in f), None)
         score = total(fired)
         facts[f"score.{region.id}"] = score
         out.append(
@@ -88,12 +102,27 @@ def _score_regions(rules: Rules, facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "label": region.label,
                 "score": score,
                 "confidence": confidence,
+                "confidence_label": (
+                    "Measured" if measured else _estimate_label(fired, region.test_name)
+                ),
+                "finding": finding,  # normal / borderline / restricted / marked, from a self-test
+                "worse_side": region.worse_side(facts) if region.worse_side else None,
+                "end_range_check": any(f.get("end_range_check") for f in fired),
+                "test_name": region.test_name,
                 "rank": 0,
                 "fired": fired,
                 "_order": index,
             }
         )
-    out.sort(key=lambda r: (-r["score"], CONFIDENCE_ORDER[r["confidence"]], r["_order"]))
+    # A result inside its normal band is never ranked above one that may need work.
+    out.sort(
+        key=lambda r: (
+            r["finding"] in NOT_RESTRICTED,
+            -r["score"],
+            CONFIDENCE_ORDER[r["confidence"]],
+            r["_order"],
+        )
+    )
     for rank, region in enumerate(out, start=1):
         region["rank"] = rank
         del region["_order"]
@@ -103,9 +132,17 @@ def _score_regions(rules: Rules, facts: dict[str, Any]) -> list[dict[str, Any]]:
 def _priorities(
     rules: Rules, regions: list[dict[str, Any]], notes: list[str]
 ) -> list[dict[str, Any]]:
-    """Top regions over the threshold (a third only if >= third_priority_min); else a fallback."""
+    """Top regions over the threshold (a third only if >= third_priority_min).
+
+    Normal is normal: a region whose self-test result is normal or borderline is never a
+    priority, whatever its proxies add up to. With no priority the plan is maintenance, and
+    the note says plainly whether that rests on tests or on answers alone.
+    """
     cfg = rules.regions
-    over = [r for r in regions if r["score"] >= cfg.priority_threshold]
+    over = [
+        r for r in regions
+        if r["score"] >= cfg.priority_threshold and r["finding"] not in NOT_RESTRICTED
+    ]
     chosen = over[: cfg.max_priorities]
     if (
         len(over) > cfg.max_priorities
@@ -113,18 +150,41 @@ def _priorities(
     ):
         chosen.append(over[cfg.max_priorities])
     if not chosen:
-        chosen = [r for r in regions if r["score"] > 0][: cfg.max_priorities]
-        notes.append(NOTE_FALLBACK if chosen else NOTE_MAINTENANCE)
+        notes.append(_maintenance_note(regions))
     return [
         {
             "region": r["id"],
             "label": r["label"],
             "score": r["score"],
             "confidence": r["confidence"],
-            "why": _why(r["label"], r["fired"]),
+            "confidence_label": r["confidence_label"],
+            "worse_side": r["worse_side"],
+            "end_range_check": r["end_range_check"],
+            "why": _why(r),
         }
         for r in chosen
     ]
+
+
+def _maintenance_note(regions: list[dict[str, Any]]) -> str:
+    untested = [r["test_name"] for r in regions if r["finding"] is None and r["test_name"]]
+    if not untested:
+        return NOTE_NOTHING_STANDS_OUT
+    if len(untested) == len(regions):
+        return NOTE_UNTESTED.format(tests="the optional self-tests")
+    names = ", ".join(untested[:-1]) + (" and " if len(untested) > 1 else "") + untested[-1]
+    return f"{NOTE_NOTHING_IN_TESTS} Not tested yet: {names} — a self-test would tell."
+
+
+def _skipped_safety(rules: Rules, facts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Safety-relevant questions that were shown but not answered (or 'prefer not to say')."""
+    out = []
+    for q in rules.assessment.questions:
+        if not q.safety_relevant or (q.show_if is not None and not q.show_if.fn(facts)):
+            continue
+        if facts.get(q.id) in (None, "prefer_not_to_say"):
+            out.append({"id": q.id, "text": q.text, "answer": facts.get(q.id)})
+    return out
 
 
 def _trace(
@@ -157,7 +217,7 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
     """Score one clean answer set. Pure: ``today`` is passed in, nothing is read or written."""
     facts = _visible_answers(rules, answers)
     derived = compute(rules.derived, facts, today)
-    safety, avoid_areas = check_safety(rules.safety, facts)
+    safety, avoid_areas, gates = check_safety(rules.safety, facts)
     regions = _score_regions(rules, facts)
     stab_cfg = rules.stability
     stab_fired = apply_rules(stab_cfg.rules, facts, rules.regions.proxy_weight).get("", [])
@@ -173,8 +233,6 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
     facts["flags"] = frozenset(f["id"] for f in flags)
 
     notes: list[str] = []
-    if not derived.get("self_tests_completed"):
-        notes.append(NOTE_ANSWERS_ONLY)
     if facts.get("race_date") and derived.get("weeks_to_race") is None:
         notes.append(NOTE_RACE_PASSED)
     plan = None
@@ -183,6 +241,8 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
         notes.append(NOTE_RED)
     else:
         priorities = _priorities(rules, regions, notes)
+        if priorities and not derived.get("self_tests_completed"):
+            notes.insert(0, NOTE_ANSWERS_ONLY)
         plan = build_plan(
             rules.selection,
             rules.exercises,
@@ -191,7 +251,9 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
             stability_first=stability_first,
             facts=facts,
             avoid_areas=avoid_areas,
+            gates=gates,
             limited_message=safety["message"] if safety["level"] == "amber" else None,
+            tested=all(r["finding"] for r in regions),  # every region has a self-test result
         )
     notes.append(NOTE_NOT_ADVICE)
     return Result(
@@ -205,4 +267,5 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
         plan=plan,
         trace=_trace(safety, regions, stability, flags),
         notes=notes,
+        skipped_safety=_skipped_safety(rules, facts),
     )

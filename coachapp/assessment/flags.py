@@ -6,12 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import Issues, Node, check_unique, file_header
+from ._schema import Issues, Node, check_unique, file_header, judgement
 from .conditions import Condition, Facts, RefTable, compile_condition
 from .templates import Labels, Template, compile_template
 
 SEVERITIES = ("high", "medium", "low")
 LEVELS = {"red": "see_clinician", "amber": "plan_limited"}
+# What an amber rule changes in the plan (rules/README.md, "Amber gates"):
+#   avoid_painful_areas  - nothing that loads the areas named by restrict_areas(_from)
+#   no_high_intensity    - no exercise marked `intensity: high` and no quality runs
+#   no_load_progression  - no exercise marked `progressive: true`; strength held at a light,
+#                          steady load (each strength item says so)
+GATES = ("avoid_painful_areas", "no_high_intensity", "no_load_progression")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,7 @@ class SafetyRule:
     sources: tuple[str, ...]
     restrict_areas: tuple[str, ...]
     restrict_areas_from: str | None
+    gates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +63,11 @@ def load_flags(
     for raw in entries:
         ident = raw.get("id") if isinstance(raw, Mapping) else None
         keys = ("id", "label", "severity", "when", "reason", "evidence", "sources")
-        node = Node(raw, f"flag '{ident}'", issues, keys, ("notes",))
+        node = Node(raw, f"flag '{ident}'", issues, keys, ("notes", "coach_judgement"))
         if not node.ok:
             continue
+        flag_sources = node.sources(sources)
+        judgement(node, flag_sources, node.raw("when"))
         when = compile_condition(node.raw("when"), refs, issues, node.where)
         reason = compile_template(node.raw("reason"), refs, labels, issues, node.where)
         severity = node.choice("severity", SEVERITIES)
@@ -71,7 +80,7 @@ def load_flags(
                     when,
                     reason,
                     node.evidence(),
-                    node.sources(sources),
+                    flag_sources,
                 )
             )
     return tuple(out)
@@ -84,8 +93,13 @@ def load_safety(
     labels: Labels,
     sources: Mapping[str, Any],
     areas: frozenset[str],
+    gate_targets: Mapping[str, int] | None = None,
 ) -> SafetyConfig:
-    """Load red/amber rules; amber rules may name body areas the plan must not load."""
+    """Load red/amber rules; every amber rule declares the gates it applies to the plan.
+
+    ``gate_targets`` counts the exercises each gate can remove; a gate that can remove
+    nothing is an error (the plan would claim a change it cannot make).
+    """
     head = file_header(data, issues, ("levels", "rules"))
     levels = Node(head.raw("levels"), "levels", issues, tuple(LEVELS))
     messages: dict[str, str] = {}
@@ -104,10 +118,12 @@ def load_safety(
             f"rule '{ident}'",
             issues,
             ("id", "level", "when", "reason", "sources"),
-            ("notes", "restrict_areas", "restrict_areas_from"),
+            ("notes", "restrict_areas", "restrict_areas_from", "gates", "coach_judgement"),
         )
         if not node.ok:
             continue
+        rule_sources = node.sources(sources)
+        judgement(node, rule_sources, node.raw("when"))
         level = node.choice("level", LEVELS)
         restrict = node.str_list("restrict_areas")
         for area in restrict:
@@ -123,20 +139,46 @@ def load_safety(
             )
         if (restrict or from_ref) and level != "amber":
             issues.add(node.where, "only amber rules restrict areas (red rules stop the plan)")
+        gates = _gates(node, level, bool(restrict or from_ref), gate_targets or {})
         when = compile_condition(node.raw("when"), refs, issues, node.where)
         reason = compile_template(node.raw("reason"), refs, labels, issues, node.where)
         if level and when and reason:
             rules.append(
                 SafetyRule(
-                    str(ident), level, when, reason, node.sources(sources), restrict, from_ref
+                    str(ident),
+                    level,
+                    when,
+                    reason,
+                    rule_sources,
+                    restrict,
+                    from_ref,
+                    gates,
                 )
             )
     return SafetyConfig(messages, tuple(rules))
 
 
-def check_safety(config: SafetyConfig, facts: Facts) -> tuple[dict[str, Any], frozenset[str]]:
-    """Return the safety summary and the body areas an amber plan must avoid loading."""
-    fired, areas = [], set()
+def _gates(node: Node, level: str | None, restricts: bool, targets: Mapping[str, int]) -> tuple[str, ...]:
+    gates = node.str_list("gates")
+    for gate in gates:
+        if gate not in GATES:
+            node.issues.add(node.where, f"unknown gate '{gate}' (use {', '.join(GATES)})")
+        elif gate in targets and not targets[gate]:
+            node.issues.add(node.where, f"gate '{gate}' can remove nothing: no exercise is marked for it")
+    if level == "red" and gates:
+        node.issues.add(node.where, "red rules stop the plan; 'gates' are for amber rules")
+    if level == "amber" and not gates:
+        node.issues.add(node.where, f"an amber rule must say what it gates ('gates': {', '.join(GATES)})")
+    if level == "amber" and restricts != ("avoid_painful_areas" in gates):
+        node.issues.add(node.where, "'avoid_painful_areas' goes with restrict_areas / restrict_areas_from")
+    return gates
+
+
+def check_safety(
+    config: SafetyConfig, facts: Facts
+) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """Return the safety summary, the areas an amber plan must not load, and its gates."""
+    fired, areas, gates = [], set(), set()
     for rule in config.rules:
         if rule.when.fn(facts):
             fired.append(
@@ -145,8 +187,10 @@ def check_safety(config: SafetyConfig, facts: Facts) -> tuple[dict[str, Any], fr
                     "level": rule.level,
                     "reason": rule.reason.render(facts),
                     "sources": list(rule.sources),
+                    "gates": list(rule.gates),
                 }
             )
+            gates.update(rule.gates)
             areas.update(rule.restrict_areas)
             if rule.restrict_areas_from:
                 areas.update(facts.get(rule.restrict_areas_from) or ())
@@ -157,8 +201,9 @@ def check_safety(config: SafetyConfig, facts: Facts) -> tuple[dict[str, Any], fr
         "outcome": LEVELS.get(level, "plan"),
         "message": config.messages.get(level),
         "fired": fired,
+        "gates": [g for g in GATES if g in gates] if level == "amber" else [],
     }
-    return summary, frozenset(areas)
+    return summary, frozenset(areas), frozenset(gates)
 
 
 def check_flags(flags: tuple[RiskFlag, ...], facts: Facts) -> list[dict[str, Any]]:

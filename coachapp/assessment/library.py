@@ -33,6 +33,8 @@ KEYS = (
     "evidence",
     "sources",
 )
+OPTIONAL = ("intensity", "passive_end_range", "progressive", "starter_dosage")
+INTENSITIES = ("low", "moderate", "high")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ class Exercise:
     loads_areas: frozenset[str]
     evidence: str
     sources: tuple[str, ...]
+    intensity: str = "low"  # high = fast running (strides, bounding): gated by amber rules
+    passive_end_range: bool = False  # a sustained passive end-range hold: never when hypermobile
+    progressive: bool = False  # a load-progression programme: gated by amber rules
+    starter_dosage: str | None = None  # for runners who do no strength training yet
 
 
 def load_library(
@@ -63,7 +69,7 @@ def load_library(
     out: dict[str, Exercise] = {}
     for raw in entries:
         ident = raw.get("id") if isinstance(raw, Mapping) else None
-        node = Node(raw, f"exercise '{ident}'", issues, KEYS, ())
+        node = Node(raw, f"exercise '{ident}'", issues, KEYS, OPTIONAL)
         if not node.ok:
             continue
         regions = node.str_list("regions")
@@ -91,5 +97,11 @@ def load_library(
             loads_areas=frozenset(loads),
             evidence=node.evidence(),
             sources=node.sources(sources),
+            intensity=node.choice("intensity", INTENSITIES, "low") or "low",
+            passive_end_range=node.bool("passive_end_range"),
+            progressive=node.bool("progressive"),
+            starter_dosage=node.str("starter_dosage"),
         )
+        if out[str(ident)].kind == "pails_rails" and not out[str(ident)].passive_end_range:
+            issues.add(node.where, "PAILs/RAILs start from a passive end-range hold: set 'passive_end_range: true'")
     return out, areas

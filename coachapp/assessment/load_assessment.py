@@ -25,6 +25,7 @@ QUESTION_KEYS = (
     "placeholder",
     "show_if",
     "test",
+    "safety_relevant",
 )
 RESERVED_IDS = ("flags",)  # a condition ref of its own
 SELECT_TYPES = ("single_select", "multi_select")
@@ -176,6 +177,7 @@ def _question(
         show_if_refs=show_if.refs if show_if else (),
         show_if_spec=copy.deepcopy(node.raw("show_if")) if show_if else None,
         test=test,
+        safety_relevant=node.bool("safety_relevant"),
     )
     choices = frozenset(o.value for o in question.choices)
     refs[question.id] = RefType(REF_KINDS[qtype], choices)

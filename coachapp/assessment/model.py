@@ -72,6 +72,7 @@ class Question:
     show_if_refs: tuple[str, ...] = ()
     show_if_spec: Mapping[str, Any] | None = None  # the DSL as written, for API documents
     test: SelfTest | None = None
+    safety_relevant: bool = False  # a skipped answer is shown to the coach
 
     def visible(self, answers: Mapping[str, Any]) -> bool:
         """True when the question is shown for these answers."""

@@ -1,196 +1,20 @@
-"""Plan selection (rules/plans/selection.yaml): priorities + flags → a short exercise plan."""
+"""Plan building: priorities + flags + safety gates → a short exercise plan and a week.
+
+The selection rules live in rules/plans/selection.yaml (loaded by ``plan_rules``).
+"""
 
 from __future__ import annotations
 
-import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import Issues, Node, file_header
-from .conditions import Facts, RefTable
-from .library import KINDS, Exercise
+from .conditions import Facts
+from .library import Exercise
+from .plan_rules import GROUPS, SLOTS, Selection
 from .schedule import Phase, ScheduleConfig, build_week, resolve_days
-from .templates import Labels, Template, compile_template
 
-SLOTS = ("daily", "end_range", "strength")
-GROUPS = ("stability", "region_1", "base", "region_2", "flags", "drills", "region_3")
-WHY_FIELDS = {"purpose", "region", "rank"}
-COPY_FIELDS: dict[str, set[str]] = {
-    "why_region": WHY_FIELDS,
-    "why_base": WHY_FIELDS,
-    "why_stability": WHY_FIELDS,
-    "why_drills": WHY_FIELDS,
-    "why_maintenance": WHY_FIELDS,
-    "why_daily_fallback": WHY_FIELDS,
-    "summary_regions": {"regions"},
-    "summary_stability": {"regions_clause"},
-    "summary_maintenance": set(),
-    "limited_prefix": set(),
-    "excluded_note": {"names"},
-    "capped_note": {"names"},
-    "no_drills_note": set(),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class FlagAddition:
-    flag: str
-    add: tuple[str, ...]
-    by_area_of: str | None
-    by_area: Mapping[str, tuple[str, ...]]
-    why: str | None
-    advice: Template | None
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    max_items: int
-    order: tuple[str, ...]
-    region_blocks: Mapping[str, Mapping[str, str | None]]
-    base_strength: tuple[str, ...]
-    base_drills: tuple[str, ...]
-    maintenance_daily: tuple[str, ...]
-    replace: Mapping[str, str | None]
-    remove_kinds: frozenset[str]
-    stability_add: tuple[str, ...]
-    flag_additions: tuple[FlagAddition, ...]
-    copy: Mapping[str, str]
-    advice_always: tuple[str, ...]
-
-
-def _format_ok(text: str, allowed: set[str], issues: Issues, where: str) -> bool:
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        issues.add(where, f"bad text {text!r}: {exc}")
-        return False
-    unknown = fields - allowed
-    if unknown:
-        names = ", ".join(sorted(allowed)) or "none"
-        issues.add(where, f"unknown field {{{sorted(unknown)[0]}}} (allowed: {names})")
-    return not unknown
-
-
-class _Refs:
-    """Checks exercise ids used by the selection file."""
-
-    def __init__(self, exercises: Mapping[str, Exercise], issues: Issues) -> None:
-        self.exercises, self.issues = exercises, issues
-
-    def ids(self, ids: Iterable[str], where: str) -> tuple[str, ...]:
-        ids = tuple(ids)
-        for ident in ids:
-            if ident not in self.exercises:
-                self.issues.add(
-                    where, f"unknown exercise '{ident}' (not in exercises/library.yaml)"
-                )
-        return ids
-
-
-def _flag_addition(
-    raw: Any, issues: Issues, check: _Refs, refs: RefTable, labels: Labels, flag_ids: set[str]
-) -> FlagAddition:
-    flag = raw.get("flag") if isinstance(raw, Mapping) else None
-    where = f"flag_addition '{flag}'"
-    node = Node(raw, where, issues, ("flag",), ("add", "by_area_of", "by_area", "why", "advice"))
-    if flag not in flag_ids:
-        issues.add(where, f"unknown flag '{flag}' (not in scoring/risk_flags.yaml)")
-    area_ref = node.str("by_area_of")
-    by_area = {
-        str(k): check.ids(v if isinstance(v, list) else [v], where)
-        for k, v in node.mapping("by_area").items()
-    }
-    if bool(area_ref) != bool(by_area):
-        issues.add(where, "'by_area_of' and 'by_area' go together")
-    if area_ref and (area_ref not in refs or refs[area_ref].kind != "choices"):
-        issues.add(where, f"'by_area_of' must be a multi-select question, got '{area_ref}'")
-    elif area_ref:
-        for area in by_area:
-            if area not in refs[area_ref].options:
-                issues.add(where, f"'{area}' is not an option of '{area_ref}'")
-    add = check.ids(node.str_list("add"), where)
-    why = node.str("why")
-    if why is not None:
-        _format_ok(why, WHY_FIELDS, issues, where)
-    elif add or by_area:
-        issues.add(where, "'why' is required when exercises are added")
-    advice = (
-        compile_template(node.raw("advice"), refs, labels, issues, where)
-        if node.has("advice")
-        else None
-    )
-    return FlagAddition(str(flag), add, area_ref, by_area, why, advice)
-
-
-def load_selection(
-    data: Any,
-    issues: Issues,
-    refs: RefTable,
-    labels: Labels,
-    exercises: Mapping[str, Exercise],
-    region_ids: tuple[str, ...],
-    flag_ids: set[str],
-) -> Selection:
-    keys = (
-        "max_items",
-        "order",
-        "region_blocks",
-        "base_strength",
-        "base_drills",
-        "maintenance_daily",
-    )
-    head = file_header(
-        data, issues, (*keys, "stability_first", "flag_additions", "copy", "advice_always")
-    )
-    check = _Refs(exercises, issues)
-    order = head.str_list("order")
-    if sorted(order) != sorted(GROUPS):
-        issues.add("order", f"must list each of {', '.join(GROUPS)} once")
-    blocks: dict[str, dict[str, str | None]] = {}
-    raw_blocks = head.mapping("region_blocks")
-    for region in region_ids:
-        if region not in raw_blocks:
-            issues.add("region_blocks", f"missing region '{region}'")
-    for region, raw in raw_blocks.items():
-        node = Node(raw, f"region_blocks '{region}'", issues, SLOTS)
-        if region not in region_ids:
-            issues.add(node.where, "unknown region")
-        slots = {slot: node.raw(slot) for slot in SLOTS}
-        check.ids((v for v in slots.values() if v is not None), node.where)
-        blocks[str(region)] = slots
-    sf = Node(
-        head.raw("stability_first"), "stability_first", issues, ("replace", "remove_kinds", "add")
-    )
-    replace = {str(k): v for k, v in sf.mapping("replace").items()}
-    check.ids(list(replace) + [v for v in replace.values() if v is not None], sf.where)
-    remove_kinds = frozenset(sf.str_list("remove_kinds"))
-    for kind in remove_kinds - set(KINDS):
-        issues.add(sf.where, f"unknown kind '{kind}'")
-    copy = Node(head.raw("copy"), "copy", issues, tuple(COPY_FIELDS))
-    texts = {key: copy.str(key) or "" for key in COPY_FIELDS}
-    for key, text in texts.items():
-        _format_ok(text, COPY_FIELDS[key], issues, f"copy '{key}'")
-    max_items = head.int("max_items", 10) or 10
-    if not 3 <= max_items <= 12:
-        issues.add("max_items", "keep plans short: use 3 to 12")
-    return Selection(
-        max_items=max_items,
-        order=order,
-        region_blocks=blocks,
-        base_strength=check.ids(head.str_list("base_strength"), "base_strength"),
-        base_drills=check.ids(head.str_list("base_drills"), "base_drills"),
-        maintenance_daily=check.ids(head.str_list("maintenance_daily"), "maintenance_daily"),
-        replace=replace,
-        remove_kinds=remove_kinds,
-        stability_add=check.ids(sf.str_list("add"), sf.where),
-        flag_additions=tuple(
-            _flag_addition(raw, issues, check, refs, labels, flag_ids)
-            for raw in head.list("flag_additions")
-        ),
-        copy=texts,
-        advice_always=head.str_list("advice_always"),
-    )
+SIDE_SLOTS = ("end_range", "strength")  # daily CARs go both ways; these get the extra set
 
 
 @dataclass(slots=True)
@@ -201,6 +25,29 @@ class _Pick:
     why: str
     region: str = ""
     rank: int = 0
+    side: str | None = None
+    swap_why: str | None = None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    chosen: list[_Pick]
+    excluded: dict[str, list[_Pick]]  # by reason: areas, no_high_intensity, no_load_progression
+    withheld: list[_Pick]  # end-range work waiting for a professional check
+    swaps: list[str]  # notes of the tendon swaps that changed something
+
+
+def _region_picks(sel: Selection, exercises: Mapping[str, Exercise], priorities: list[dict[str, Any]],
+                  groups: dict[str, list[_Pick]]) -> None:
+    for rank, prio in enumerate(priorities, start=1):
+        for slot in SLOTS:
+            ex_id = sel.region_blocks.get(prio["region"], {}).get(slot)
+            if ex_id:
+                side = prio.get("worse_side") if slot in SIDE_SLOTS else None
+                groups[f"region_{rank}"].append(
+                    _Pick(exercises[ex_id], slot, prio["region"], sel.copy["why_region"],
+                          prio["label"].lower(), rank, side)
+                )
 
 
 def _picks(
@@ -212,19 +59,7 @@ def _picks(
 ) -> dict[str, list[_Pick]]:
     """Candidate items per group, before replacement, de-duplication and the cap."""
     groups: dict[str, list[_Pick]] = {g: [] for g in GROUPS}
-    for rank, prio in enumerate(priorities, start=1):
-        for slot in SLOTS:
-            ex_id = sel.region_blocks.get(prio["region"], {}).get(slot)
-            if ex_id:
-                pick = _Pick(
-                    exercises[ex_id],
-                    slot,
-                    prio["region"],
-                    sel.copy["why_region"],
-                    prio["label"].lower(),
-                    rank,
-                )
-                groups[f"region_{rank}"].append(pick)
+    _region_picks(sel, exercises, priorities, groups)
     if not priorities:
         groups["region_1"] = [
             _Pick(exercises[e], "daily", "base", sel.copy["why_maintenance"])
@@ -258,64 +93,95 @@ def _names(picks: list[_Pick]) -> str:
     return ", ".join(p.exercise.name for p in picks)
 
 
-def _item(pick: _Pick) -> dict[str, Any]:
+class _Selector:
+    """Apply swaps, stability-first, safety gates and de-duplication, in that order."""
+
+    def __init__(self, sel: Selection, exercises: Mapping[str, Exercise], facts: Facts, *,
+                 stability_first: bool, avoid_areas: frozenset[str], gates: frozenset[str],
+                 drills_ok: bool, check_regions: frozenset[str]) -> None:
+        self.sel, self.exercises = sel, exercises
+        self.stability_first, self.avoid_areas, self.gates = stability_first, avoid_areas, gates
+        self.drills_ok, self.check_regions = drills_ok, check_regions
+        self.swaps = [s for s in sel.tendon_swaps if s.when.fn(facts)]
+        self.out = _Outcome([], {}, [], [])
+        self.seen: set[str] = set()
+
+    def _swap(self, pick: _Pick) -> bool:
+        for swap in self.swaps:
+            new_id = swap.replace.get(pick.exercise.id)
+            if new_id:
+                pick.exercise, pick.swap_why = self.exercises[new_id], swap.why
+                if swap.note not in self.out.swaps:
+                    self.out.swaps.append(swap.note)
+        if self.stability_first and pick.exercise.id in self.sel.replace:
+            new_id = self.sel.replace[pick.exercise.id]
+            if new_id is None:
+                return False
+            pick.exercise = self.exercises[new_id]
+        ex = pick.exercise
+        if self.stability_first and (ex.kind in self.sel.remove_kinds or ex.passive_end_range):
+            return False
+        return not (pick.block == "drills" and not self.drills_ok)
+
+    def _gate(self, ex: Exercise) -> str | None:
+        if ex.loads_areas & self.avoid_areas:
+            return "areas"
+        if "no_high_intensity" in self.gates and ex.intensity == "high":
+            return "no_high_intensity"
+        if "no_load_progression" in self.gates and ex.progressive:
+            return "no_load_progression"
+        return None
+
+    def take(self, pick: _Pick) -> None:
+        if not self._swap(pick) or pick.exercise.id in self.seen:
+            return
+        ex = pick.exercise
+        self.seen.add(ex.id)
+        if pick.block == "end_range" and pick.target in self.check_regions:
+            self.out.withheld.append(pick)
+        elif (reason := self._gate(ex)) is not None:
+            self.out.excluded.setdefault(reason, []).append(pick)
+        else:
+            self.out.chosen.append(pick)
+
+    def run(self, groups: dict[str, list[_Pick]]) -> _Outcome:
+        for group in self.sel.order:
+            for pick in groups[group]:
+                self.take(pick)
+        if not any(p.block == "daily" for p in self.out.chosen):
+            why = self.sel.copy["why_daily_fallback"]
+            for ex_id in self.sel.maintenance_daily:
+                self.take(_Pick(self.exercises[ex_id], "daily", "base", why))
+                if self.out.chosen and self.out.chosen[-1].block == "daily":
+                    self.out.chosen.insert(0, self.out.chosen.pop())
+                    break
+        return self.out
+
+
+def _item(sel: Selection, pick: _Pick, starter: bool, hold: bool) -> dict[str, Any]:
     ex = pick.exercise
-    return {
+    why = (pick.swap_why or pick.why).format(purpose=ex.purpose, region=pick.region, rank=pick.rank)
+    item = {
         "exercise_id": ex.id,
         "name": ex.name,
         "kind": ex.kind,
         "block": pick.block,
         "for": pick.target,
-        "why": pick.why.format(purpose=ex.purpose, region=pick.region, rank=pick.rank),
-        "dosage": ex.dosage,
+        "why": why,
+        "dosage": ex.starter_dosage if starter and ex.starter_dosage else ex.dosage,
         "frequency": ex.frequency,
         "cues": list(ex.cues),
         "evidence": ex.evidence,
         "sources": list(ex.sources),
     }
-
-
-def _select(
-    sel: Selection,
-    exercises: Mapping[str, Exercise],
-    groups: dict[str, list[_Pick]],
-    stability_first: bool,
-    avoid_areas: frozenset[str],
-    drills_ok: bool,
-) -> tuple[list[_Pick], list[_Pick]]:
-    """Apply stability-first swaps, de-duplicate and drop what loads a painful area.
-
-    A daily block is always kept: if every daily item was dropped, the first allowed
-    maintenance item takes its place at the front.
-    """
-    chosen: list[_Pick] = []
-    excluded: list[_Pick] = []
-    seen: set[str] = set()
-
-    def take(pick: _Pick) -> None:
-        if stability_first and pick.exercise.id in sel.replace:
-            new_id = sel.replace[pick.exercise.id]
-            if new_id is None:
-                return
-            pick.exercise = exercises[new_id]
-        ex = pick.exercise
-        skip_kind = stability_first and ex.kind in sel.remove_kinds
-        if skip_kind or ex.id in seen or (pick.block == "drills" and not drills_ok):
-            return
-        seen.add(ex.id)
-        (excluded if ex.loads_areas & avoid_areas else chosen).append(pick)
-
-    for group in sel.order:
-        for pick in groups[group]:
-            take(pick)
-    if not any(p.block == "daily" for p in chosen):
-        why = sel.copy["why_daily_fallback"]
-        for ex_id in sel.maintenance_daily:
-            take(_Pick(exercises[ex_id], "daily", "base", why))
-            if chosen and chosen[-1].block == "daily":
-                chosen.insert(0, chosen.pop())
-                break
-    return chosen, excluded
+    if pick.side:
+        other = "right" if pick.side == "left" else "left"
+        item["side"] = pick.side
+        item["side_note"] = sel.copy["side_note"].format(side=pick.side, other=other)
+    if hold and ex.kind == "strength":
+        item["progression"] = "hold"
+        item["dosage"] = f"{item['dosage']}. {sel.copy['hold_load']}"
+    return item
 
 
 def build_plan(
@@ -327,18 +193,28 @@ def build_plan(
     stability_first: bool,
     facts: Facts,
     avoid_areas: frozenset[str],
+    gates: frozenset[str] = frozenset(),
     limited_message: str | None,
+    tested: bool = True,
 ) -> dict[str, Any]:
-    """Select, de-duplicate, filter and cap the items, then lay them out over a week."""
-    runs, long = resolve_days(schedule, facts.get("run_days"), facts.get("long_run_day"))
+    """Select, swap, gate and cap the items, then lay them out over a week."""
+    runs, long = resolve_days(
+        schedule, facts.get("run_days"), facts.get("long_run_day"), facts.get("runs_per_week")
+    )
     drills_ok = bool(runs - {long})
     groups = _picks(sel, exercises, priorities, stability_first, facts)
-    chosen, excluded = _select(sel, exercises, groups, stability_first, avoid_areas, drills_ok)
-    kept, capped = chosen[: sel.max_items], chosen[sel.max_items :]
+    checks = frozenset(p["region"] for p in priorities if p.get("end_range_check"))
+    out = _Selector(sel, exercises, facts, stability_first=stability_first, avoid_areas=avoid_areas,
+                    gates=gates, drills_ok=drills_ok, check_regions=checks).run(groups)
+    kept, capped = out.chosen[: sel.max_items], out.chosen[sel.max_items :]
+    starter = sel.starter_when is not None and sel.starter_when.fn(facts)
+    hold = "no_load_progression" in gates
     phase = schedule.phase(facts)
-    notes = _notes(sel, phase, facts, excluded, capped)
+    notes = _notes(sel, phase, facts, out, capped, priorities, starter)
     if not drills_ok and sel.base_drills:
         notes.append(sel.copy["no_drills_note"])
+    if starter:
+        notes.append(sel.copy["starter_note"])
     advice = [limited_message] if limited_message else []
     flags = facts.get("flags") or frozenset()
     advice += [a.advice.render(facts) for a in sel.flag_additions if a.advice and a.flag in flags]
@@ -346,31 +222,54 @@ def build_plan(
     by_block: dict[str, list[Exercise]] = {}
     for pick in kept:
         by_block.setdefault(pick.block, []).append(pick.exercise)
-    return {
+    no_quality = bool(flags & schedule.no_quality_flags) or "no_high_intensity" in gates
+    plan = {
         "mode": "stability_first" if stability_first else "standard",
         "phase": {"id": phase.id, "label": phase.label},
         "regions": [p["region"] for p in priorities],
-        "summary": _summary(sel, priorities, stability_first, limited_message is not None),
-        "items": [_item(p) for p in kept],
-        "week": build_week(schedule, phase, runs, long, flags, by_block),
+        "summary": _summary(sel, priorities, stability_first, limited_message is not None, tested),
+        "items": [_item(sel, p, starter, hold) for p in kept],
+        "week": build_week(schedule, phase, runs, long, no_quality, by_block),
         "advice": advice,
         "notes": notes,
+        "limited": None,
     }
+    if limited_message is not None:
+        plan["limited"] = _limited(sel, gates, out)
+    return plan
 
 
-def _notes(
-    sel: Selection, phase: Phase, facts: Facts, excluded: list[_Pick], capped: list[_Pick]
-) -> list[str]:
-    notes = [phase.note.render(facts)] if phase.note else []
-    if excluded:
-        notes.append(sel.copy["excluded_note"].format(names=_names(excluded)))
+def _limited(sel: Selection, gates: frozenset[str], out: _Outcome) -> dict[str, Any]:
+    """What each amber gate changed — only claims what really happened."""
+    changes = []
+    for gate in ("avoid_painful_areas", "no_high_intensity", "no_load_progression"):
+        if gate not in gates:
+            continue
+        removed = out.excluded.get("areas" if gate == "avoid_painful_areas" else gate, [])
+        text = sel.copy[f"gate_{gate}"]
+        changes.append(f"{text} Left out: {_names(removed)}." if removed else text)
+    return {"gates": sorted(gates), "changes": changes}
+
+
+def _notes(sel: Selection, phase: Phase, facts: Facts, out: _Outcome, capped: list[_Pick],
+           priorities: list[dict[str, Any]], starter: bool) -> list[str]:
+    note = phase.note_new_to_strength if starter and phase.note_new_to_strength else phase.note
+    notes = [note.render(facts)] if note else []
+    notes += out.swaps
+    if out.withheld:
+        regions = " and ".join(p["label"].lower() for p in priorities if p.get("end_range_check"))
+        notes.append(sel.copy["end_range_check_note"].format(names=_names(out.withheld), region=regions))
     if capped:
         notes.append(sel.copy["capped_note"].format(names=_names(capped)))
     return notes
 
 
 def _summary(
-    sel: Selection, priorities: list[dict[str, Any]], stability_first: bool, limited: bool
+    sel: Selection,
+    priorities: list[dict[str, Any]],
+    stability_first: bool,
+    limited: bool,
+    tested: bool,
 ) -> str:
     labels = [p["label"].lower() for p in priorities]
     regions = (
@@ -383,5 +282,5 @@ def _summary(
     elif labels:
         text = sel.copy["summary_regions"].format(regions=regions)
     else:
-        text = sel.copy["summary_maintenance"]
+        text = sel.copy["summary_maintenance" if tested else "summary_maintenance_untested"]
     return f"{sel.copy['limited_prefix']} {text}" if limited else text

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -19,7 +22,7 @@ from .flags import RiskFlag, SafetyConfig, load_flags, load_safety
 from .library import Exercise, load_library
 from .load_assessment import load_assessment, load_self_tests, question_labels
 from .model import Assessment
-from .plans import Selection, load_selection
+from .plan_rules import Selection, load_selection
 from .schedule import ScheduleConfig, load_schedule
 from .scoring import RegionConfig, StabilityConfig, load_regions, load_stability
 
@@ -59,6 +62,7 @@ class RulesError(Exception):
 class Source:
     id: str
     topic: str
+    kind: str  # one of SOURCE_KINDS
     citation: str
     links: tuple[str, ...]
 
@@ -134,6 +138,30 @@ def content_version(data: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+SOURCE_KINDS = ("peer_reviewed", "guideline", "practitioner")
+_MIRROR_HOSTS = ("reddit", "redlib", "scribd", "studylib", "livrozilla", "coek.info")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+def _weak_link(url: str) -> str | None:
+    """Why a source link is unacceptable (raw IP host, forum, reddit, paper mirror), or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a valid URL"
+    host = (parts.hostname or "").lower()
+    try:
+        ipaddress.ip_address(host)
+        return "has a raw IP address as host; link the publisher, PubMed/PMC or DOI instead"
+    except ValueError:
+        pass
+    mirror = next((m for m in _MIRROR_HOSTS if m in host), None)
+    forum = host.startswith(("forum.", "forums.")) or "/forums/" in parts.path.lower()
+    if mirror or forum:
+        return f"is a forum or paper mirror ({mirror or 'forum'}); cite the primary reference"
+    return None
+
+
 def _sources(data: Any, issues: Issues) -> dict[str, Source]:
     head = file_header(data, issues, ("sources",))
     entries = head.list("sources")
@@ -141,9 +169,18 @@ def _sources(data: Any, issues: Issues) -> dict[str, Source]:
     out = {}
     for raw in entries:
         ident = raw.get("id") if isinstance(raw, Mapping) else None
-        node = Node(raw, f"source '{ident}'", issues, ("id", "citation"), ("topic", "links"))
+        required = ("id", "kind", "citation")
+        node = Node(raw, f"source '{ident}'", issues, required, ("topic", "links"))
+        kind = node.choice("kind", SOURCE_KINDS) or ""
+        citation = node.str("citation") or ""
+        links = node.str_list("links")
+        for link in links:
+            if problem := _weak_link(link):
+                issues.add(node.where, f"link '{link}' {problem}")
+        if kind == "peer_reviewed" and citation and not _YEAR.search(citation):
+            issues.add(node.where, "a peer_reviewed citation must name its year (19xx or 20xx)")
         out[str(ident)] = Source(
-            str(ident), node.str("topic") or "", node.str("citation") or "", node.str_list("links")
+            id=str(ident), topic=node.str("topic") or "", kind=kind, citation=citation, links=links
         )
     return out
 
@@ -175,7 +212,9 @@ def load_rules(root: Path | str) -> Rules:
         issues("assessment/self_tests.yaml").add(f"test '{unused}'", "not used by any question")
     derived_file = data["derive/derived_values.yaml"]
     derived_head = file_header(derived_file, issues("derive/derived_values.yaml"), ("derived",))
-    derived = load_derived(derived_head.raw("derived"), refs, issues("derive/derived_values.yaml"))
+    derived = load_derived(
+        derived_head.raw("derived"), refs, issues("derive/derived_values.yaml"), sources
+    )
     labels = question_labels(assessment)
     labels.update({d.key: labels.get(d.args[0], {}) for d in derived if d.rtype.kind == "choice"})
     base_refs = dict(refs)
@@ -199,6 +238,10 @@ def load_rules(root: Path | str) -> Rules:
     exercises, areas = load_library(
         data["exercises/library.yaml"], issues("exercises/library.yaml"), region_ids, sources
     )
+    gate_targets = {
+        "no_high_intensity": sum(e.intensity == "high" for e in exercises.values()),
+        "no_load_progression": sum(e.progressive for e in exercises.values()),
+    }
     safety = load_safety(
         data["safety/red_flags.yaml"],
         issues("safety/red_flags.yaml"),
@@ -206,6 +249,7 @@ def load_rules(root: Path | str) -> Rules:
         labels,
         sources,
         areas,
+        gate_targets,
     )
     flag_ids = {f.id for f in flags}
     plan_refs = {**score_refs, "flags": RefType("flags", frozenset(flag_ids))}

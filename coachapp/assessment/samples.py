@@ -21,7 +21,9 @@ def _value(q: Question, rng: random.Random, today: date) -> Any:
             return [exclusive[0].value]
         plain = [o.value for o in choices if not o.exclusive]
         picked = set(
-            rng.sample(plain, rng.randint(0 if q.type == "checklist" else 1, min(4, len(plain))))
+            # a self-test checklist with nothing ticked is "not done", so it is never sampled
+            rng.sample(plain, rng.randint(0 if q.type == "checklist" and not q.test else 1,
+                                          min(4, len(plain))))
         )
         return [v for v in plain if v in picked]
     if q.type == "date":

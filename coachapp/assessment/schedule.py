@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._schema import Issues, Node, file_header
+from ._schema import Issues, Node, file_header, judgement
 from .conditions import Facts, RefTable, make_getter
 from .library import BLOCKS, Exercise
 from .templates import Labels, Template, compile_template
@@ -31,6 +31,7 @@ class Phase:
     stability: int
     drills: int
     note: Template | None
+    note_new_to_strength: Template | None = None  # when the runner does no strength work yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class ScheduleConfig:
     phases: tuple[Phase, ...]
     no_race: Phase
     titles: Mapping[str, str]
+    run_days_by_count: Mapping[int, tuple[str, ...]] = None  # type: ignore[assignment]
 
     def phase(self, facts: Facts) -> Phase:
         """The phase whose weeks-to-race band holds the input; ``no_race`` otherwise."""
@@ -59,8 +61,10 @@ class ScheduleConfig:
 def _phase(
     raw: Any, where: str, issues: Issues, refs: RefTable, labels: Labels, banded: bool
 ) -> Phase:
-    optional = ("note", "gte", "lt") if banded else ("note",)
+    optional = ("note", "note_new_to_strength", "coach_judgement")
+    optional += ("gte", "lt") if banded else ()
     node = Node(raw, where, issues, ("id", "label", *PHASE_COUNTS), optional)
+    judgement(node, ())  # the research gives no phase numbers: each says why
     counts = [node.int(key, 0) or 0 for key in PHASE_COUNTS]
     if any(not 0 <= c <= 7 for c in counts):
         issues.add(where, "per-week counts must be between 0 and 7")
@@ -71,8 +75,19 @@ def _phase(
         if node.has("note")
         else None
     )
+    note_new = (
+        compile_template(node.raw("note_new_to_strength"), refs, labels, issues, where)
+        if node.has("note_new_to_strength")
+        else None
+    )
     return Phase(
-        str(node.raw("id")), node.str("label") or "", node.num("gte"), node.num("lt"), *counts, note
+        str(node.raw("id")),
+        node.str("label") or "",
+        node.num("gte"),
+        node.num("lt"),
+        *counts,
+        note,
+        note_new,
     )
 
 
@@ -88,7 +103,22 @@ def load_schedule(
     data: Any, issues: Issues, refs: RefTable, labels: Labels, flag_ids: Iterable[str]
 ) -> ScheduleConfig:
     keys = ("default_run_days", "long_run_preference", "quality_runs", "no_quality_flags")
-    head = file_header(data, issues, (*keys, "phase_input", "phases", "no_race", "blocks"))
+    head = file_header(
+        data,
+        issues,
+        (*keys, "phase_input", "phases", "no_race", "blocks", "run_days_by_count"),
+        ("coach_judgement",),
+    )
+    judgement(head, (), {"quality_runs": head.raw("quality_runs")})
+    by_count: dict[int, tuple[str, ...]] = {}
+    for count, days in head.mapping("run_days_by_count").items():
+        day_node = Node({"days": days}, f"run_days_by_count {count}", issues, ("days",))
+        chosen = _days(day_node, "days")
+        if not isinstance(count, int) or not 1 <= count <= 7 or len(set(chosen)) != count:
+            issues.add("run_days_by_count", f"{count}: list exactly {count} different days (1–7 runs)")
+        by_count[int(count) if isinstance(count, int) else 0] = chosen
+    if sorted(by_count) != list(range(1, 8)):
+        issues.add("run_days_by_count", "give the days for each count from 1 to 7")
     quality = []
     for raw in head.list("quality_runs"):
         q = Node(raw, "quality_runs", issues, ("min_run_days", "count"))
@@ -129,6 +159,7 @@ def load_schedule(
         phases=tuple(ordered),
         no_race=_phase(head.raw("no_race"), "no_race", issues, refs, labels, False),
         titles={b: blocks.str(b) or b for b in BLOCKS},
+        run_days_by_count=by_count,
     )
 
 
@@ -194,11 +225,16 @@ def _skeleton(
 
 
 def resolve_days(
-    config: ScheduleConfig, run_days: Any, long_answer: Any
+    config: ScheduleConfig, run_days: Any, long_answer: Any, runs_per_week: Any = None
 ) -> tuple[frozenset[int], int | None]:
-    """Run days (answer or default) and the long-run day (answer, preference or last run day)."""
+    """Run days (the days, else a count's usual days, else the default) and the long-run day
+    (answer, preference or last run day). More than 7 runs a week use all 7 days."""
+    fallback = config.default_run_days
+    count = int(runs_per_week) if str(runs_per_week or "").isdigit() else 0
+    if count >= 1:
+        fallback = config.run_days_by_count.get(min(7, count), fallback)
     runs = {DAYS.index(d) for d in (run_days or ()) if d in DAYS} or {
-        DAYS.index(d) for d in config.default_run_days
+        DAYS.index(d) for d in fallback
     }
     if long_answer in DAYS:
         runs.add(DAYS.index(long_answer))
@@ -214,13 +250,13 @@ def build_week(
     phase: Phase,
     runs: frozenset[int],
     long: int | None,
-    flags: frozenset[str],
+    no_quality: bool,
     blocks: Mapping[str, list[Exercise]],
 ) -> list[dict[str, Any]]:
     """Seven days, Mon–Sun, each with its run type and ordered exercise blocks."""
     n_quality = (
         0
-        if flags & config.no_quality_flags
+        if no_quality
         else max(
             (count for min_days, count in config.quality_runs if len(runs) >= min_days), default=0
         )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._schema import Issues, Node, check_unique, file_header
+from ._schema import Issues, Node, check_unique, file_header, judgement
 from .conditions import Condition, Facts, RefTable, compile_condition, make_getter
 from .templates import Labels, Template, compile_template
 
@@ -24,8 +24,13 @@ RULE_KEYS = (
     "reason",
     "input",
     "bands",
+    "coach_judgement",
 )
-BAND_KEYS = ("gte", "lt", "eq", "points", "reason")
+BAND_KEYS = ("gte", "lt", "eq", "points", "reason", "status", "end_range_check")
+# What a self-test band says about the result. Only restricted/marked results can make a
+# region a priority ("normal is normal"); normal and borderline bands carry no points.
+STATUSES = ("normal", "borderline", "restricted", "marked")
+NOT_RESTRICTED = ("normal", "borderline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,8 @@ class Band:
     eq: str | None
     points: float
     reason: Template
+    status: str | None = None
+    end_range_check: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +58,23 @@ class PointRule:
     reason: Template | None
     input: Callable[[Facts], Any] | None
     bands: tuple[Band, ...]
+    coach_judgement: str | None = None
 
-    def fire(self, facts: Facts) -> tuple[float, str] | None:
-        """Return (raw points, rendered reason) when the rule fires."""
+    def fire(self, facts: Facts) -> tuple[float, str, Band | None] | None:
+        """Return (raw points, rendered reason, the band that matched) when the rule fires."""
         if self.when is not None and not self.when.fn(facts):
             return None
         if self.input is None:
-            return self.points, self.reason.render(facts) if self.reason else ""
+            return self.points, self.reason.render(facts) if self.reason else "", None
         value = self.input(facts)
         if value is None:
             return None
         for band in self.bands:
             if band.eq is not None:
                 if band.eq == value:
-                    return band.points, band.reason.render(facts, value)
+                    return band.points, band.reason.render(facts, value), band
             elif (band.lo is None or value >= band.lo) and (band.hi is None or value < band.hi):
-                return band.points, band.reason.render(facts, value)
+                return band.points, band.reason.render(facts, value), band
         return None
 
 
@@ -74,6 +82,8 @@ class PointRule:
 class Region:
     id: str
     label: str
+    worse_side: Callable[[Facts], Any] | None = None  # 'left'/'right' beyond measurement error
+    test_name: str | None = None  # the self-test that measures it, named in estimates
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +126,21 @@ def _check_numeric_bands(bands: list[Band], node: Node) -> list[Band]:
     return ordered
 
 
-def _bands(node: Node, input_ref: str, refs: RefTable, labels: Labels) -> tuple[Band, ...]:
+def _band_status(band: Node, points: float, needs_status: bool) -> str | None:
+    """Self-test bands say what the result is; normal and borderline results score 0."""
+    status = band.choice("status", STATUSES)
+    if status is None and needs_status:
+        band.issues.add(band.where, f"a self-test band needs 'status' ({', '.join(STATUSES)})")
+    if status in NOT_RESTRICTED and points:
+        band.issues.add(band.where, f"a {status} band must score 0 points (normal is normal)")
+    if status in ("restricted", "marked") and not points:
+        band.issues.add(band.where, f"a {status} band needs points above 0")
+    return status
+
+
+def _bands(
+    node: Node, input_ref: str, refs: RefTable, labels: Labels, needs_status: bool
+) -> tuple[Band, ...]:
     kind = refs[input_ref].kind
     band_labels = {**labels, "v": labels.get(input_ref, {})}
     out: list[Band] = []
@@ -142,6 +166,7 @@ def _bands(node: Node, input_ref: str, refs: RefTable, labels: Labels) -> tuple[
         elif band.has("eq") or not (band.has("gte") or band.has("lt")):
             node.issues.add(node.where, f"band on numeric '{input_ref}' needs 'gte' and/or 'lt'")
             continue
+        status = _band_status(band, points or 0.0, needs_status)
         if reason is not None:
             out.append(
                 Band(
@@ -150,6 +175,8 @@ def _bands(node: Node, input_ref: str, refs: RefTable, labels: Labels) -> tuple[
                     eq if kind == "choice" else None,
                     points or 0.0,
                     reason,
+                    status,
+                    band.bool("end_range_check"),
                 )
             )
     if kind == "choice":
@@ -185,13 +212,16 @@ def _rule(
     when = (
         compile_condition(node.raw("when"), refs, issues, node.where) if node.has("when") else None
     )
+    rule_sources = node.sources(sources)
+    confidence = node.choice("confidence", CONFIDENCES, "proxy") or "proxy"
     base = {
         "id": str(ident),
         "target": target or "",
-        "confidence": node.choice("confidence", CONFIDENCES, "proxy") or "proxy",
+        "confidence": confidence,
         "evidence": node.evidence(),
-        "sources": node.sources(sources),
+        "sources": rule_sources,
         "when": when,
+        "coach_judgement": judgement(node, rule_sources),
     }
     if node.has("input"):
         ref = node.str("input") or ""
@@ -200,7 +230,7 @@ def _rule(
         if ref not in refs or refs[ref].kind not in ("number", "choice"):
             issues.add(node.where, f"unknown or non-scalar input '{ref}'")
             return None
-        bands = _bands(node, ref, refs, labels)
+        bands = _bands(node, ref, refs, labels, confidence != "proxy")
         if not bands:
             issues.add(node.where, "a banded rule needs at least one valid band")
         return PointRule(**base, points=0.0, reason=None, input=make_getter(ref, refs), bands=bands)
@@ -237,8 +267,18 @@ def load_regions(
             f"region '{raw.get('id') if isinstance(raw, Mapping) else raw}'",
             issues,
             ("id", "label"),
+            ("worse_side", "test_name"),
         )
-        regions.append(Region(str(node.raw("id")), node.str("label") or ""))
+        side_ref = node.str("worse_side")
+        side = None
+        if side_ref is not None:
+            if side_ref not in refs or refs[side_ref].options != frozenset({"left", "right"}):
+                issues.add(node.where, f"'worse_side' must be a worse_side derived value, got '{side_ref}'")
+            else:
+                side = make_getter(side_ref, refs)
+        regions.append(
+            Region(str(node.raw("id")), node.str("label") or "", side, node.str("test_name"))
+        )
     check_unique([r.id for r in regions], "region", issues)
     agg = Node(
         head.raw("aggregation"),
@@ -250,7 +290,9 @@ def load_regions(
             "max_priorities",
             "third_priority_min",
         ),
+        ("sources", "coach_judgement"),
     )
+    judgement(agg, agg.sources(sources))
     rules = _rules(head.list("rules"), issues, refs, labels, sources, tuple(r.id for r in regions))
     return RegionConfig(
         regions=tuple(regions),
@@ -265,7 +307,10 @@ def load_regions(
 def load_stability(
     data: Any, issues: Issues, refs: RefTable, labels: Labels, sources: Mapping[str, Any]
 ) -> StabilityConfig:
-    head = file_header(data, issues, ("id", "label", "stability_first_at", "rules"))
+    head = file_header(
+        data, issues, ("id", "label", "stability_first_at", "rules"), ("sources", "coach_judgement")
+    )
+    judgement(head, head.sources(sources), head.raw("stability_first_at"))
     return StabilityConfig(
         id=str(head.raw("id", "stability_need")),
         label=head.str("label") or "",
@@ -282,28 +327,33 @@ def apply_rules(
     rules: tuple[PointRule, ...], facts: Facts, proxy_weight: float
 ) -> dict[str, list[dict[str, Any]]]:
     """Fire rules and weight proxies; returns fired entries grouped by target."""
-    fired: list[tuple[PointRule, float, str]] = []
+    fired: list[tuple[PointRule, float, str, Band | None]] = []
     measured: set[str] = set()
     for rule in rules:
         hit = rule.fire(facts)
         if hit is not None:
-            fired.append((rule, hit[0], hit[1]))
+            fired.append((rule, *hit))
             if rule.confidence == "measured":
                 measured.add(rule.target)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for rule, raw, reason in fired:
+    for rule, raw, reason, band in fired:
         weighted = rule.confidence == "proxy" and rule.target in measured
-        grouped.setdefault(rule.target, []).append(
-            {
-                "rule_id": rule.id,
-                "points": _round(raw * proxy_weight if weighted else raw),
-                "raw_points": _round(raw),
-                "reason": reason,
-                "evidence": rule.evidence,
-                "confidence": rule.confidence,
-                "sources": list(rule.sources),
-            }
-        )
+        entry = {
+            "rule_id": rule.id,
+            "points": _round(raw * proxy_weight if weighted else raw),
+            "raw_points": _round(raw),
+            "reason": reason,
+            "evidence": rule.evidence,
+            "confidence": rule.confidence,
+            "sources": list(rule.sources),
+        }
+        if band is not None and band.status:
+            entry["status"] = band.status
+            if band.end_range_check:
+                entry["end_range_check"] = True
+        if rule.coach_judgement:
+            entry["coach_judgement"] = rule.coach_judgement
+        grouped.setdefault(rule.target, []).append(entry)
     return grouped
 
 

@@ -19,9 +19,11 @@ from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads import triage
+from coachapp.leads.brief import local_time
+from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
 from coachapp.links import external_url
-from coachapp.models import AssessmentSubmission, Lead, utcnow
+from coachapp.models import AssessmentSubmission, Coach, Lead, utcnow
 
 CONTACT_STEP = "contact"
 
@@ -150,13 +152,16 @@ def complete(
     add_event(lead.id, "assessment_completed",
               f"Runner Assessment completed — priorities: {labels}", now,
               submission_id=submission.id, safety=submission.safety_level)
+    coach = None
     if submission.safety_level == "red":
         lead.needs_clinician = True
         reasons = "; ".join(f["reason"] for f in result["safety"]["fired"] if f["level"] == "red")
         add_event(lead.id, "red_flag", f"Red flag — clinician first: {reasons}", now,
                   submission_id=submission.id)
-    _queue_result_email(lead, submission, result)
-    triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
+    priority = triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
+    if submission.safety_level == "red":
+        coach = _clinician_first(rules, lead, submission, priority, reasons, now)
+    _queue_result_email(lead, submission, result, coach)
     from coachapp.followups import services as followups
 
     followups.replan(rules, lead, now)  # e.g. a red flag now stops sales follow-ups
@@ -164,7 +169,37 @@ def complete(
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 
-def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict) -> None:
+def owner_first_name(submission: AssessmentSubmission) -> str | None:
+    """The first name of the coach who owns the submission's lead, if any."""
+    lead = db.session.get(Lead, submission.lead_id) if submission.lead_id else None
+    coach = db.session.get(Coach, lead.owner_id) if lead and lead.owner_id else None
+    return coach.name.split()[0] if coach else None
+
+
+def _clinician_first(rules: Rules, lead: Lead, submission: AssessmentSubmission,
+                     priority: LeadPriority, reasons: str, now: datetime) -> Coach | None:
+    """A red flag needs a human: an owner, a short-SLA personal-contact task and an email."""
+    coach = triage.ensure_owner(rules, lead, [], None, now)
+    task = triage.ensure_first_contact_task(
+        rules, lead, coach, priority, now, detail=f"Red flag on the assessment: {reasons}",
+        title="Clinician-first call")
+    config = current_app.config
+    zone = (coach.time_zone if coach else None) or lead.time_zone or config["DEFAULT_TIME_ZONE"]
+    queue_email(
+        purpose_key=f"coach-red-flag:{submission.id}", kind="coach_notification",
+        to=coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"]),
+        template="coach_red_flag", lead_id=lead.id, coach=coach,
+        lead_name=" ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display,
+        email=lead.email_display, phone=lead.phone, reasons=reasons,
+        action=priority.action,
+        due=local_time(task.due_at, zone) if task else None,
+        lead_url=external_url("dashboard.lead", lead_id=lead.id),
+    )
+    return coach
+
+
+def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict,
+                        coach: Coach | None) -> None:
     red = result["safety"]["level"] == "red"
     queue_email(
         purpose_key=f"assessment-result:{submission.id}",
@@ -176,6 +211,7 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         first_name=lead.first_name,
         result=result,
         results_url=external_url("public.results", token=submission.token),
+        coach_name=coach.name.split()[0] if coach else None,
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
 
-from coachapp.assessment._schema import Issues, Node, check_unique, file_header
+from coachapp.assessment._schema import Issues, Node, check_unique, file_header, judgement
 from coachapp.assessment.conditions import Condition, RefTable, RefType, compile_condition
 from coachapp.assessment.templates import Labels, Template, compile_template
 
@@ -73,6 +73,7 @@ class Override:
     action: str | None
     action_prefix: str
     sla_minutes: int | None
+    intent_floor: str | None = None  # e.g. "1": a lead who needs a human today is never X3
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ def _where(kind: str, raw: Any) -> str:
 def _overrides(entries: list[Any], c: _Compiler, day_hours: float) -> tuple[Override, ...]:
     out = []
     for raw in entries:
-        keys = ("action", "action_prefix", "sla", "notes")
+        keys = ("action", "action_prefix", "sla", "notes", "intent_floor")
         node = Node(raw, _where("override", raw), c.issues, ("id", "when", "status", "reason"), keys)
         status = node.choice("status", STATUSES[1:])
         when, reason = (c.when(node), c.text(node, "reason")) if node.ok else (None, None)
@@ -216,7 +217,9 @@ def _overrides(entries: list[Any], c: _Compiler, day_hours: float) -> tuple[Over
             c.issues.add(node.where, "a 'closed' override must replace the action with 'sla: none'")
         elif status and when and reason and ok:
             prefix = node.str("action_prefix", "") or ""
-            out.append(Override(str(node.raw("id")), when, status, reason, node.str("action"), prefix, sla))
+            floor = node.choice("intent_floor", INTENT_BANDS)
+            out.append(Override(str(node.raw("id")), when, status, reason, node.str("action"), prefix, sla,
+                                floor))
     return tuple(out)
 
 
@@ -254,7 +257,11 @@ def load_lead_rules(
     ``facts`` is the ref table (see ``lead_fact_types``); ``labels`` option labels by fact.
     """
     assign = load_assignment(assignment, assignment_issues)
-    head = file_header(priority, issues, ("overrides", "scores", "tiering", "tiers"), ("labels",))
+    head = file_header(
+        priority, issues, ("overrides", "scores", "tiering", "tiers"), ("labels", "coach_judgement")
+    )
+    # Every weight, band and SLA here is a starting model until outcomes exist (research §4.1).
+    judgement(head, (), {"scores": head.raw("scores"), "tiering": head.raw("tiering")})
     all_labels: dict[str, Mapping[str, str]] = {
         **labels,
         "service_interest": {s.id: s.label for s in assign.services.values()},
@@ -356,6 +363,8 @@ def score_lead(rules: LeadRules, facts: Mapping[str, Any]) -> LeadPriority:
     urgency, engagement = totals["urgency"], totals["engagement"]
     intent = max(urgency, engagement) if rules.intent == "max" else _clamp((urgency + engagement) / 2)
     tier = _band(rules.fit_bands, totals["fit"]) + _band(rules.intent_bands, intent)
+    if override is not None and override.intent_floor is not None:
+        tier = tier[0] + min(tier[1], override.intent_floor)
     action, sla, status = rules.tiers[tier].action, rules.tiers[tier].sla_minutes, "normal"
     if override is not None:
         status = override.status

@@ -68,7 +68,7 @@ def build_facts(lead: Lead, assessment: AssessmentSubmission | None,
             goal_event=answers.get("goal_event"),
             weeks_to_race=weeks_until(answers.get("race_date"), today),
             current_pain=answers.get("current_pain_nrs"),
-            recent_injury=answers.get("injured_last_12m"),
+            recent_injury=answers.get("injury_history") in ("recent_stopped", "recent_ran_through"),
             desk_hours=answers.get("desk_hours"),
             flags=[flag["id"] for flag in result.get("flags", [])],
             self_tests_done=(result.get("derived") or {}).get("self_tests_completed") or 0,
@@ -160,7 +160,8 @@ def working_hours_for(rules: Rules, coach: Coach | None) -> WorkingHours:
 
 
 def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, priority: LeadPriority,
-                              now: datetime, detail: str | None = None) -> CoachTask | None:
+                              now: datetime, detail: str | None = None,
+                              title: str = "First contact") -> CoachTask | None:
     """One open first-contact task per lead, due within the tier's SLA in working time."""
     if priority.sla_working_minutes is None:
         return None
@@ -172,7 +173,7 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
     name = " ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display
     if task is None:
         task = CoachTask(lead_id=lead.id, coach_id=coach.id if coach else None, kind="first_contact",
-                         title=f"First contact: {name} ({priority.tier})", detail=detail,
+                         title=f"{title}: {name} ({priority.tier})", detail=detail,
                          due_at=due, status="open", created_at=now)
         db.session.add(task)
         db.session.flush()
@@ -180,7 +181,7 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
                   f"due {due.isoformat(timespec='minutes')}", now, task_id=task.id)
     elif due < task.due_at:  # more urgent now: pull it forward
         task.due_at = due
-        task.title = f"First contact: {name} ({priority.tier})"
+        task.title = f"{title}: {name} ({priority.tier})"
         add_event(lead.id, "task", f"Task moved earlier (now {priority.tier}): due {due.isoformat(timespec='minutes')}",
                   now, task_id=task.id)
     return task

@@ -48,7 +48,7 @@ def _prefill(form: StrategySessionForm, token: str) -> AssessmentSubmission | No
     dealing = []
     if (answers.get("current_pain_nrs") or 0) >= 1:
         dealing.append("pain")
-    if answers.get("injured_last_12m"):
+    if answers.get("injury_history") not in (None, "none"):
         dealing.append("injury")
     form.dealing_with.data = dealing
     form.heard_about.data = "assessment"

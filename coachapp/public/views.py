@@ -168,8 +168,10 @@ def results(token: str) -> Response | str:
     submission = _submission_or_404(token)
     if not submission.completed:
         return redirect(url_for(".resume", token=token))
+    red = submission.result["safety"]["level"] == "red"
     return render_template("public/results.html", submission=submission,
-                           result=submission.result, strategy_url=_strategy_url(submission))
+                           result=submission.result, strategy_url=_strategy_url(submission),
+                           coach_name=flow.owner_first_name(submission) if red else None)
 
 
 def _strategy_url(submission: AssessmentSubmission) -> str | None:

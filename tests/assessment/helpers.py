@@ -16,7 +16,6 @@ BASELINE: dict[str, Any] = {
     "age_band": "30-39",
     "sex": "male",
     "desk_hours": "4-6",
-    "sleep_hours": "7-8",
     "strength_sessions_per_week": "2+",
     "hm_5pq": [],
     "sf_exertion_chest": False,
@@ -34,7 +33,7 @@ BASELINE: dict[str, Any] = {
     "planned_longest_next_14d_km": 15,
     "terrain": ["road"],
     "goal_event": "none",
-    "injured_last_12m": False,
+    "injury_history": "none",
     "current_pain_nrs": 0,
     "feels_tight": ["none"],
 }

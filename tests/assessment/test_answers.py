@@ -16,9 +16,8 @@ from .helpers import BASELINE, TODAY
 
 FORM_ABOUT = {
     "age_band": "30-39",
-    "sex": "female",
+    "sex": "",
     "desk_hours": ">10",
-    "sleep_hours": "",
     "strength_sessions_per_week": "0",
 }
 
@@ -141,10 +140,15 @@ def test_show_if_across_steps_uses_existing(rules: Rules) -> None:
 
 def test_required_follow_up_when_visible(rules: Rules) -> None:
     values, errors = clean_answers(
-        rules.assessment, {**BASELINE, "injured_last_12m": "yes", "current_pain_nrs": 4}
+        rules.assessment, {**BASELINE, "injury_history": "recent_stopped", "current_pain_nrs": 4}
     )
-    assert errors == {"injury_areas": NEEDS_ANSWER, "current_pain_area": NEEDS_ANSWER}
-    assert values["injured_last_12m"] is True
+    assert errors == {
+        "injury_areas": NEEDS_ANSWER,
+        "current_pain_area": NEEDS_ANSWER,
+        "current_pain_weeks": NEEDS_ANSWER,  # safety-relevant: an amber result depends on them
+        "pain_behaviour": NEEDS_ANSWER,
+    }
+    assert values["injury_history"] == "recent_stopped"
 
 
 def test_required_questions_in_a_step(rules: Rules) -> None:
@@ -152,7 +156,7 @@ def test_required_questions_in_a_step(rules: Rules) -> None:
         rules.assessment, {**FORM_ABOUT, "age_band": ""}, section_id="about_you"
     )
     assert errors == {"age_band": NEEDS_ANSWER}
-    assert "sleep_hours" not in values
+    assert "sex" not in values  # optional and left blank: not an answer
     assert values["hm_5pq"] == []  # an unticked checklist on a submitted step is an answer
 
 
@@ -232,3 +236,13 @@ def test_junk_never_raises(rules: Rules) -> None:
         {"_form": "Answers must be a mapping of question ids to values."},
     )
     assert clean_answers(a, {}, section_id="nope") == ({}, {"_section": "Unknown section."})
+
+
+def test_an_unticked_self_test_checklist_means_not_done(rules: Rules) -> None:
+    """A runner who skips the Beighton movements has not scored 0/9 (issue 8: no fake measurement)."""
+    values, errors = clean_answers(
+        rules.assessment, {"beighton_self": [], "ktw_left_cm": "9"}, section_id="self_tests"
+    )
+    assert errors == {} and "beighton_self" not in values and values["ktw_left_cm"] == 9
+    core, _ = clean_answers(rules.assessment, {**FORM_ABOUT, "hm_5pq": []}, section_id="about_you")
+    assert core["hm_5pq"] == []  # the core questionnaire, seen and left unticked, is an answer

@@ -29,7 +29,7 @@ def test_desk_worker_with_achilles_history_and_tight_ankles(rules: Rules) -> Non
     result = run(
         rules,
         desk_hours=">10",
-        injured_last_12m=True,
+        injury_history="recent_stopped",
         injury_areas=["achilles_calf"],
         ktw_left_cm=8,
         ktw_right_cm=8,
@@ -42,10 +42,14 @@ def test_desk_worker_with_achilles_history_and_tight_ankles(rules: Rules) -> Non
     assert ktw["reason"].startswith("Knee-to-wall 8 cm") and ktw["evidence"] == "moderate"
     assert "knee-to-wall 8 cm" in top["why"] and top["why"].startswith("These answers suggest")
     items = plan_ids(result)
-    assert {"ankle_cars", "ankle_df_pails_rails", "sl_calf_raise_bent"} <= set(items)
-    assert {"sl_rdl", "sl_calf_raise_straight", "split_squat_or_sl_quarter_squat"} <= set(items)
+    # A recent Achilles problem swaps loaded end-range ankle holds for slow heavy calf work.
+    assert {"ankle_cars", "hsr_calf_protocol"} <= set(items)
+    assert not {"ankle_df_pails_rails", "sl_calf_raise_bent", "sl_calf_raise_straight"} & set(items)
+    assert {"sl_rdl", "split_squat_or_sl_quarter_squat"} <= set(items)
     assert "PREVIOUS_INJURY_12M" in fired_ids(result.flags)
-    assert result.safety == {"level": "ok", "outcome": "plan", "message": None, "fired": []}
+    assert result.safety == {
+        "level": "ok", "outcome": "plan", "message": None, "fired": [], "gates": []
+    }
 
 
 def test_hypermobile_runner_gets_stability_not_stretching(rules: Rules) -> None:
@@ -126,7 +130,7 @@ def test_amber_knee_pain_limits_the_plan(rules: Rules) -> None:
     assert "split_squat_or_sl_quarter_squat" not in loads
     assert plan["advice"][0] == result.safety["message"]
     assert plan["summary"].startswith("Get checked first.")
-    assert any("Split squat" in note for note in plan["notes"])
+    assert any("Left out: Split squat" in change for change in plan["limited"]["changes"])
     assert "(front of the knee or kneecap)" in result.safety["fired"][0]["reason"]
 
 
@@ -163,21 +167,23 @@ def test_mild_short_pain_is_not_amber(rules: Rules) -> None:
     assert result.safety["level"] == "ok"
 
 
-def test_questionnaire_only_fallback_priorities(rules: Rules) -> None:
+def test_weak_questionnaire_hints_are_not_priorities(rules: Rules) -> None:
+    """No fallback: a few answers under the threshold are not dressed up as priorities."""
     result = run(rules, desk_hours=">10")
-    assert [p["region"] for p in result.priorities] == ["hip_extension", "thoracic_rotation"]
-    assert all(p["confidence"] == "estimated" and p["score"] == 10 for p in result.priorities)
-    assert (
-        "Based on your answers only — the optional self-tests would sharpen this." in result.notes
-    )
-    assert any("No area stands out" in n for n in result.notes)
-    assert result.plan["regions"] == ["hip_extension", "thoracic_rotation"]
+    hip = region(result, "hip_extension")
+    assert hip["score"] == 10 and hip["confidence"] == "estimated"
+    assert hip["confidence_label"].startswith("Estimated from your answers (low confidence)")
+    assert result.priorities == [] and result.plan["regions"] == []
+    assert any("answers alone can't rule one out" in n and "would tell" in n for n in result.notes)
+    assert not any(n.startswith("Nothing stands out") for n in result.notes)
 
 
 def test_all_zero_gives_a_maintenance_plan(rules: Rules) -> None:
     result = run(rules)
     assert result.priorities == [] and result.plan["regions"] == []
-    assert result.plan["summary"].startswith("Nothing stands out")
+    # No self-test was done, so the plan does not claim that nothing stands out.
+    assert result.plan["summary"].startswith("Nothing stands out so far")
+    assert "can't be ruled out" in result.plan["summary"]
     assert {"hip_cars_standing", "ankle_cars", "sl_rdl"} <= set(plan_ids(result))
 
 
@@ -188,6 +194,7 @@ def test_result_is_json_serialisable_and_pure(rules: Rules) -> None:
     second = evaluate(rules, data, today=TODAY).to_dict()
     assert first == second and json.dumps(data, sort_keys=True) == before
     assert set(first) == {
+        "skipped_safety",
         "rules_version",
         "safety",
         "derived",

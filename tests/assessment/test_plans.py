@@ -150,7 +150,7 @@ def test_taper_reduces_strength(rules: Rules) -> None:
 def test_flag_additions(rules: Rules) -> None:
     trail = plan_ids(run(rules, terrain=["trail_technical"]))
     assert {"sl_balance_progression", "carioca"} <= set(trail)
-    hamstring = run(rules, injured_last_12m=True, injury_areas=["hamstring"])
+    hamstring = run(rules, injury_history="recent_stopped", injury_areas=["hamstring"])
     item = next(i for i in hamstring.plan["items"] if i["exercise_id"] == "nordic_hamstring")
     assert item["for"] == "PREVIOUS_INJURY_12M" and "recent injury" in item["why"]
 

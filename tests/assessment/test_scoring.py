@@ -16,8 +16,8 @@ from .helpers import fired_ids, region, run
     [
         (20, 0),
         (12, 0),
-        (11.5, 20),
-        (10, 20),
+        (11.5, 0),
+        (10, 0),  # 10 cm and over is not a restriction (research §1.2)
         (9.5, 45),
         (8, 45),
         (7.5, 65),
@@ -39,7 +39,7 @@ def test_knee_to_wall_uses_the_worse_side_and_one_side_is_enough(rules: Rules) -
 
 
 def test_proxy_points_are_halved_when_a_measurement_fired(rules: Rules) -> None:
-    injured = {"injured_last_12m": True, "injury_areas": ["achilles_calf"]}
+    injured = {"injury_history": "recent_stopped", "injury_areas": ["achilles_calf"]}
     proxy_only = region(run(rules, **injured), "ankle_dorsiflexion")
     assert proxy_only["score"] == 10 and proxy_only["confidence"] == "estimated"
     measured = region(run(rules, **injured, ktw_left_cm=12, ktw_right_cm=12), "ankle_dorsiflexion")
@@ -115,7 +115,7 @@ def test_scores_are_clamped_to_100(rules: Rules) -> None:
         hip_ir_left_deg=10,
         hip_ir_right_deg=30,
         terrain=["trail_technical"],
-        injured_last_12m=True,
+        injury_history="recent_stopped",
         injury_areas=["knee_front"],
     )
     assert region(result, "hip_internal_rotation")["score"] == 100
@@ -190,16 +190,14 @@ def test_other_flags(rules: Rules) -> None:
             rules,
             years_running="<1",
             strength_sessions_per_week="0",
-            sleep_hours="<6",
             terrain=["trail_technical"],
-            injured_last_12m=True,
+            injury_history="recent_stopped",
             injury_areas=["shin"],
         ).flags
     )
     assert flags == {
         "NOVICE_OR_RESTART",
         "NO_STRENGTH_WORK",
-        "SHORT_SLEEP",
         "TECHNICAL_TRAIL",
         "PREVIOUS_INJURY_12M",
     }
@@ -208,7 +206,8 @@ def test_other_flags(rules: Rules) -> None:
 
 def test_flags_sorted_by_severity(rules: Rules) -> None:
     result = run(
-        rules, sleep_hours="<6", injured_last_12m=True, injury_areas=["shin"], years_running="<1"
+        rules, terrain=["trail_technical"], injury_history="recent_stopped", injury_areas=["shin"],
+        years_running="<1",
     )
     assert [f["severity"] for f in result.flags] == ["high", "medium", "low"]
 
@@ -216,7 +215,9 @@ def test_flags_sorted_by_severity(rules: Rules) -> None:
 @pytest.mark.parametrize(
     ("changes", "score", "mode"),
     [
-        ({"hm_5pq": ["palms_floor", "thumb_forearm"]}, 30, "standard"),
+        # A positive 5PQ is a validated screen on its own: stability-first without a Beighton test.
+        ({"hm_5pq": ["palms_floor", "thumb_forearm"]}, 50, "stability_first"),
+        ({"hm_5pq": ["palms_floor"]}, 0, "standard"),
         (
             {
                 "hm_5pq": ["palms_floor", "thumb_forearm"],
@@ -228,7 +229,7 @@ def test_flags_sorted_by_severity(rules: Rules) -> None:
                     "palms_floor",
                 ],
             },
-            80,
+            100,
             "stability_first",
         ),
         (
@@ -236,7 +237,7 @@ def test_flags_sorted_by_severity(rules: Rules) -> None:
                 "hm_5pq": ["palms_floor", "dislocation"],
                 "beighton_self": ["thumb_left", "thumb_right", "elbow_left", "palms_floor"],
             },
-            65,
+            100,  # 5PQ 50 + Beighton 4 at the cut-off lowered to 4 by the 5PQ 50 + dislocations 15
             "stability_first",
         ),
         (

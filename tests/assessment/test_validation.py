@@ -81,14 +81,14 @@ def test_numeric_operator_on_a_choice(broken) -> None:
 
 def test_overlapping_band(broken) -> None:
     errors = broken(
-        scoring__regions=lambda d: rule(d, "rules", "ankle.ktw_band")["bands"][2].update(lt=11)
+        scoring__regions=lambda d: rule(d, "rules", "ankle.ktw_band")["bands"][1].update(lt=11)
     )
     assert has(errors, "scoring/regions.yaml: rule 'ankle.ktw_band'", "bands overlap at 10")
 
 
 def test_gapped_band(broken) -> None:
     errors = broken(
-        scoring__regions=lambda d: rule(d, "rules", "ankle.ktw_band")["bands"][1].update(gte=10.5)
+        scoring__regions=lambda d: rule(d, "rules", "ankle.ktw_band")["bands"][0].update(gte=10.5)
     )
     assert has(errors, "rule 'ankle.ktw_band'", "gap between 10 and 10.5")
 
@@ -122,9 +122,9 @@ def test_exercise_removed_from_library(broken) -> None:
 
 def test_duplicate_id(broken) -> None:
     errors = broken(
-        scoring__risk_flags=lambda d: d["flags"].append(dict(rule(d, "flags", "SHORT_SLEEP")))
+        scoring__risk_flags=lambda d: d["flags"].append(dict(rule(d, "flags", "TECHNICAL_TRAIL")))
     )
-    assert has(errors, "scoring/risk_flags.yaml: flag 'SHORT_SLEEP'", "duplicate id")
+    assert has(errors, "scoring/risk_flags.yaml: flag 'TECHNICAL_TRAIL'", "duplicate id")
 
 
 def test_duplicate_question_id(broken) -> None:
@@ -186,9 +186,9 @@ def test_unknown_area_and_flag(broken) -> None:
 
 def test_unknown_template_placeholder(broken) -> None:
     errors = broken(
-        scoring__risk_flags=lambda d: rule(d, "flags", "SHORT_SLEEP").update(reason="{sleep}")
+        scoring__risk_flags=lambda d: rule(d, "flags", "TECHNICAL_TRAIL").update(reason="{sleep}")
     )
-    assert has(errors, "flag 'SHORT_SLEEP'", "unknown placeholder '{sleep}'")
+    assert has(errors, "flag 'TECHNICAL_TRAIL'", "unknown placeholder '{sleep}'")
 
 
 def test_all_problems_are_collected(broken) -> None:

@@ -74,7 +74,7 @@ def dataset(team) -> dict[str, Any]:
     submission(at(10, 8), {"referrer_host": "strava.com"}, top="ankle_dorsiflexion",
                flags=[flag, {"id": "LEGACY", "label": "Legacy flag"}])
     submission(at(10, 9), {"utm_source": "google", "referrer_host": "strava.com"}, top=None,
-               flags=[{"id": "SHORT_SLEEP", "label": "x"}, {"id": "SHORT_SLEEP", "label": "x"}])
+               flags=[{"id": "TECHNICAL_TRAIL", "label": "x"}, {"id": "TECHNICAL_TRAIL", "label": "x"}])
     submission(at(3, 7), {}, done=["about_you", "safety"], current="safety")  # stopped at "running"
     submission(at(3, 8), {"utm_source": "google"}, done=["about_you"], current="safety")  # at "safety"
     submission(at(27, 6, month=10), {"utm_source": ""}, done=SECTIONS, current="self_tests")  # at "contact"
@@ -163,7 +163,7 @@ def test_top_regions_and_flags(dataset):
         ("NO_STRENGTH_WORK", "No strength training", 2),
         ("PREVIOUS_INJURY_12M", "Injured in the last 12 months", 1),
         ("LEGACY", "Legacy flag", 1),  # not in the rules any more: the stored label
-        ("SHORT_SLEEP", "Short sleep", 1),  # twice in one result, counted once
+        ("TECHNICAL_TRAIL", "Technical trail running", 1),  # twice in one result, counted once
     ]
 
 

@@ -170,7 +170,8 @@ def test_red_flag_is_clinician_first_regardless_of_scores(leads: LeadRules) -> N
         p = score_lead(leads, lead(facts, safety_level="red"))
         assert p.status == "clinician_first"
         assert p.action.startswith("Clinician-first conversation") and "No sales push" in p.action
-        assert p.sla_working_minutes == 8 * 60
+        assert p.sla_working_minutes == 2 * 60  # a human today
+        assert p.tier.endswith("1")  # never X3: intent floor 1 (needs a human now)
         assert p.reasons[0]["axis"] == "override" and p.reasons[0]["rule_id"] == "override.safety_red"
     p = score_lead(leads, lead(MARATHONER, safety_level="red"))
     assert "urg.pain_not_red" not in by_axis(p, "urgency")  # pain behind a red flag is not urgency

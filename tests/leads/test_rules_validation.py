@@ -41,7 +41,7 @@ def has(errors: list[str], *parts: str) -> bool:
 def test_the_lead_files_are_registered_and_versioned(tmp_path: Path) -> None:
     assert PRIORITY in FILES and ASSIGNMENT in FILES
     rules = load_rules(RULES_DIR)
-    assert rules.files[PRIORITY] == 1 and rules.files[ASSIGNMENT] == 1
+    assert rules.files[PRIORITY] == 2 and rules.files[ASSIGNMENT] == 1
     shutil.copytree(RULES_DIR, tmp_path / "rules")
     path = tmp_path / "rules" / PRIORITY
     path.write_text(path.read_text(encoding="utf-8").replace("points: 40", "points: 45", 1), encoding="utf-8")

@@ -56,7 +56,8 @@ def test_scoring_with_contact_stores_and_queues_email(db_app):
     submission = db.session.get(AssessmentSubmission, body["submission_id"])
     assert (submission.channel, submission.status) == ("api", "completed")
     assert db.session.get(Lead, body["lead_id"]).needs_clinician is True
-    assert _count(OutboxMessage) == 1
+    kinds = sorted(db.session.execute(select(OutboxMessage.kind)).scalars())
+    assert kinds == ["clinician_first", "coach_notification"]  # the runner, and the coach
 
 
 def test_malformed_bodies_are_400(db_app):

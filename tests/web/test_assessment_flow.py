@@ -91,7 +91,7 @@ def test_returning_runner_is_one_lead_with_two_submissions(web, db_app):
     walk_assessment(second, rules, CHEST_PAIN, {**CONTACT, "email": "  dana.runner@EXAMPLE.com "})
     assert _count(Lead) == 1
     assert _count(AssessmentSubmission) == 2
-    assert _count(OutboxMessage) == 2
+    assert _count(OutboxMessage) == 3  # two result emails, and the coach's red-flag email
     lead = _one(Lead)
     assert lead.needs_clinician is True
     assert db.session.execute(
@@ -137,16 +137,16 @@ def test_follow_up_questions_appear_without_javascript(web):
     token = _start(web)
     url = f"/assessment/{token}/injuries"
     web.get(url)
-    response = web.post(url, {"injured_last_12m": "yes", "current_pain_nrs": "0",
-                              "shown": "injured_last_12m,current_pain_nrs,feels_tight", "nav": "next"})
+    response = web.post(url, {"injury_history": "recent_stopped", "current_pain_nrs": "0",
+                              "shown": "injury_history,current_pain_nrs,feels_tight", "nav": "next"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "A couple more questions" in html
     assert 'name="injury_areas"' in html
     assert "injury_areas-error" not in html  # revealed, not yet an error
-    response = web.post(url, {"injured_last_12m": "yes", "current_pain_nrs": "0",
+    response = web.post(url, {"injury_history": "recent_stopped", "current_pain_nrs": "0",
                               "injury_areas": ["shin"], "nav": "next",
-                              "shown": "injured_last_12m,injury_areas,current_pain_nrs,feels_tight"})
+                              "shown": "injury_history,injury_areas,current_pain_nrs,feels_tight"})
     assert response.status_code == 302
 
 
@@ -197,14 +197,19 @@ def test_red_flag_routes_to_a_clinician_with_no_plan(web):
     html = web.get(f"/assessment/{token}/results").get_data(as_text=True)
     assert "Please see a clinician" in html
     assert "Your week" not in html
+    # No sales call to action and no claim that a plan was emailed: there is no plan.
+    assert "strategy session" not in html.lower() and "emailed this plan" not in html
+    assert "contact you personally" in html
     lead = _one(Lead)
     assert lead.needs_clinician is True
     submission = _one(AssessmentSubmission)
     assert submission.safety_level == "red"
     assert submission.result["plan"] is None
-    message = _one(OutboxMessage)
-    assert message.kind == "clinician_first"
-    assert "clinician" in message.subject
+    runner = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.kind == "clinician_first")).scalar_one()
+    assert "clinician" in runner.subject
+    assert "strategy session" not in runner.text_body.lower() and "Your plan" not in runner.text_body
+    assert "contact you personally" in " ".join(runner.text_body.split())
     assert db.session.execute(
         select(func.count()).where(LeadEvent.kind == "red_flag")
     ).scalar_one() == 1
@@ -237,19 +242,19 @@ def test_same_step_follow_ups_are_rendered_for_progressive_enhancement(web):
     token = _start(web)
     html = web.get(f"/assessment/{token}/injuries").get_data(as_text=True)
     assert 'id="q-injury_areas"' in html
-    assert 'data-show-if="{&#34;eq&#34;: true, &#34;ref&#34;: &#34;injured_last_12m&#34;}"' in html
+    assert 'data-show-if="{&#34;ne&#34;: &#34;none&#34;, &#34;ref&#34;: &#34;injury_history&#34;}"' in html
     assert "<noscript>" in html
     assert "assessment.js" in html
     # Answering "no" hides nothing server-side: the follow-up answer is simply ignored.
     response = web.post(f"/assessment/{token}/injuries",
-                        {"injured_last_12m": "no", "injury_areas": ["shin"], "current_pain_nrs": "0",
-                         "shown": "injured_last_12m,injury_areas,current_pain_nrs,feels_tight,"
+                        {"injury_history": "none", "injury_areas": ["shin"], "current_pain_nrs": "0",
+                         "shown": "injury_history,injury_areas,current_pain_nrs,feels_tight,"
                                   "ankle_sprains_count,current_pain_area,current_pain_weeks,pain_behaviour",
                          "nav": "next"})
     assert response.status_code == 302
     db.session.expire_all()
     answers = _one(AssessmentSubmission).answers
-    assert answers["injured_last_12m"] is False and "injury_areas" not in answers
+    assert answers["injury_history"] == "none" and "injury_areas" not in answers
 
 
 def test_the_runners_time_zone_is_kept_so_emails_reach_them_in_daytime(web):
