@@ -31,8 +31,9 @@ def rules_check(path: Path | None) -> None:
     click.echo(f"rules OK: {folder}")
     click.echo(f"  version       {rules.version}")
     click.echo(f"  assessment    {assessment.id} v{assessment.version}: "
-               f"{len(assessment.sections)} steps, {len(assessment.questions)} questions, "
-               f"~{assessment.core_taps()} taps in the core")
+               f"{len(assessment.screens)} screens, {len(assessment.questions)} questions; the core takes "
+               f"~{assessment.core_seconds()} s and ~{assessment.core_taps()} taps (budget "
+               f"{assessment.budget.max_core_seconds:.0f} s, {assessment.budget.max_core_taps:.0f} taps)")
     sequences = rules.sequences.sequences
     click.echo(f"  sequences     {len(sequences)}: " + ", ".join(
         f"{s.id} ({len(s.steps)} steps, {s.audience})" for s in sequences))

@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from itsdangerous import URLSafeSerializer
 
 
 def external_url(endpoint: str, **values: Any) -> str:
     path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config["BASE_URL"] + path
+
+
+#: Its own salt: a feed URL lives on in calendar services and shared calendars, so it must not
+#: also be an unsubscribe link (coachapp.unsubscribe), nor the other way round.
+CALENDAR_SALT = "coachapp.calendar"
+
+
+@dataclass(frozen=True)
+class SubscribeUrls:
+    https: str  # paste into "Add calendar from URL" (Google, Outlook)
+    webcal: str  # one click opens the calendar app's subscribe dialog (Apple, Outlook)
+
+
+def calendar_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CALENDAR_SALT)
+
+
+def calendar_token(lead_id: int) -> str:
+    return calendar_serializer().dumps({"lead": lead_id})
+
+
+def plan_download_url(token: str) -> str:
+    """Absolute link to the ``.ics`` of one assessment (works in a request or a worker)."""
+    return external_url("public.plan_ics", token=token)
+
+
+def subscribe_urls(lead_id: int) -> SubscribeUrls:
+    """The lead's feed, as https and as webcal (works in a request or a worker)."""
+    https = external_url("public.plan_feed", signed=calendar_token(lead_id))
+    return SubscribeUrls(https=https, webcal="webcal://" + https.split("://", 1)[1])

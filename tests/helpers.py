@@ -11,15 +11,11 @@ CORE: dict[str, Any] = {
     "sex": "female",
     "desk_hours": ">10",
     "strength_sessions_per_week": "0",
-    "sf_exertion_chest": False,
-    "sf_dizzy_faint": False,
-    "sf_heart_bp_meds": False,
-    "sf_symptoms": ["none"],
+    "sf_screen": ["none"],
     "sf_periods": "no",
-    "sf_prior_stress_fracture": False,
     "years_running": "2-5",
     "restarting_after_break": False,
-    "run_days": ["tue", "thu", "sat"],
+    "runs_per_week": "3",
     "long_run_day": "sat",
     "weekly_km": 30,
     "weekly_change": "about_same",
@@ -39,7 +35,7 @@ CORE: dict[str, Any] = {
 DESK_ACHILLES = {**CORE, "ktw_left_cm": 8, "ktw_right_cm": 8}
 
 #: Chest pain on exertion: clinician first, no plan.
-CHEST_PAIN = {**CORE, "sf_exertion_chest": True}
+CHEST_PAIN = {**CORE, "sf_screen": ["exertion_chest"]}
 
 CONTACT = {"first_name": "Dana", "email": "Dana.Runner@Example.com",
            "consent_health": True, "consent_marketing": True}
@@ -55,28 +51,39 @@ def form_value(value: Any) -> Any:
     return str(value)
 
 
-def section_form(section, answers: dict[str, Any]) -> dict[str, Any]:
-    data = {q.id: form_value(answers[q.id]) for q in section.questions if q.id in answers}
-    data["shown"] = ",".join(q.id for q in section.questions)
-    return data
+def screen_form(screen, answers: dict[str, Any]) -> dict[str, Any]:
+    return {q.id: form_value(answers[q.id]) for q in screen.questions if q.id in answers}
 
 
 def walk_assessment(web, rules, answers: dict[str, Any], contact: dict[str, Any] | None = None,
-                    query: str = "") -> str:
-    """Complete the assessment through the web client; returns the token."""
+                    query: str = "", tests: bool | None = None) -> str:
+    """Complete the assessment through the web client, screen by screen, following the
+    redirects like a browser; returns the token. Self-tests are done when the answers hold
+    any (or ``tests=True``), and each test without answers is skipped."""
     web.get(f"/assessment{query}")
     response = web.post("/assessment/start")
     assert response.status_code == 302, response.get_data(as_text=True)
-    token = response.headers["Location"].split("/")[2]
-    for section in rules.assessment.sections:
-        url = f"/assessment/{token}/{section.id}"
-        web.get(url)
-        data = section_form(section, answers)
-        if section.optional and len(data) == 1:
-            response = web.post(url, {"nav": "skip"})
+    location = response.headers["Location"]
+    token = location.split("/")[2]
+    test_ids = {q.id for q in rules.assessment.questions if q.test}
+    do_tests = bool(test_ids & set(answers)) if tests is None else tests
+    for _ in range(120):
+        step_id = location.rstrip("/").split("/")[-1]
+        if step_id in ("contact", "results"):
+            break
+        url = f"/assessment/{token}/{step_id}"
+        assert web.get(url).status_code == 200, step_id
+        if step_id == "self-tests":
+            data = {"nav": "tests" if do_tests else "skip"}
         else:
-            response = web.post(url, {**data, "nav": "next"})
-        assert response.status_code == 302, (section.id, response.get_data(as_text=True)[:3000])
+            data = screen_form(rules.assessment.screen(step_id), answers)
+            optional = rules.assessment.screen(step_id).section.optional
+            data["nav"] = "skip" if optional and not data else "next"
+        response = web.post(url, data)
+        assert response.status_code == 302, (step_id, response.get_data(as_text=True)[:3000])
+        location = response.headers["Location"]
+    else:
+        raise AssertionError("the assessment never reached the contact step")
     if contact is not None:
         url = f"/assessment/{token}/contact"
         web.get(url)

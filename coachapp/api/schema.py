@@ -48,7 +48,8 @@ def assessment_document(rules: Rules) -> dict[str, Any]:
         "title": assessment.title,
         "version": assessment.version,
         "rules_version": rules.version,
-        "estimated_minutes": assessment.estimated_minutes,
+        "estimated_minutes": (assessment.core_seconds() + 59) // 60,
+        "estimated_seconds": assessment.core_seconds(),
         "sections": [
             {
                 "id": section.id,

@@ -168,6 +168,7 @@ def clean_answers(
     raw: Any,
     section_id: str | None = None,
     existing: Mapping[str, Any] | None = None,
+    screen_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate raw answers; return (clean values, errors by question id). Never raises.
 
@@ -180,7 +181,12 @@ def clean_answers(
     errors: dict[str, str] = {}
     if not isinstance(raw, Mapping):
         return {}, {"_form": "Answers must be a mapping of question ids to values."}
-    if section_id is not None:
+    if screen_id is not None:  # one screen of a web step (issue 9: one thing per screen)
+        if not assessment.has_screen(screen_id):
+            return {}, {"_section": "Unknown screen."}
+        questions = assessment.screen(screen_id).questions
+        section_id = assessment.screen(screen_id).section.id
+    elif section_id is not None:
         if section_id not in {s.id for s in assessment.sections}:
             return {}, {"_section": "Unknown section."}
         questions = assessment.section(section_id).questions

@@ -15,7 +15,6 @@ from .scoring import NOT_RESTRICTED, apply_rules, total
 
 CONFIDENCE_ORDER = {"measured": 0, "estimated": 1, "none": 2}
 NOTE_ANSWERS_ONLY = "Based on your answers only — the optional self-tests would sharpen this."
-NOTE_NOTHING_STANDS_OUT = "Nothing stands out — keep it that way."
 NOTE_NOTHING_IN_TESTS = "Nothing stands out in the self-tests you did — keep it that way."
 NOTE_UNTESTED = (
     "Your answers don't point to a restriction, but answers alone can't rule one out: "
@@ -149,8 +148,8 @@ def _priorities(
         and over[cfg.max_priorities]["score"] >= cfg.third_priority_min
     ):
         chosen.append(over[cfg.max_priorities])
-    if not chosen:
-        notes.append(_maintenance_note(regions))
+    if not chosen and (note := _maintenance_note(regions)):
+        notes.append(note)
     return [
         {
             "region": r["id"],
@@ -169,7 +168,7 @@ def _priorities(
 def _maintenance_note(regions: list[dict[str, Any]]) -> str:
     untested = [r["test_name"] for r in regions if r["finding"] is None and r["test_name"]]
     if not untested:
-        return NOTE_NOTHING_STANDS_OUT
+        return ""  # every region tested and normal: the plan summary says so
     if len(untested) == len(regions):
         return NOTE_UNTESTED.format(tests="the optional self-tests")
     names = ", ".join(untested[:-1]) + (" and " if len(untested) > 1 else "") + untested[-1]

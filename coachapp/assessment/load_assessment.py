@@ -8,7 +8,16 @@ from typing import Any
 
 from ._schema import Issues, Node, check_unique, file_header
 from .conditions import RefType, compile_condition
-from .model import QUESTION_TYPES, Assessment, Option, Question, Section, SelfTest
+from .model import (
+    QUESTION_TYPES,
+    Assessment,
+    Budget,
+    Option,
+    Question,
+    Section,
+    SelfTest,
+    TypeCost,
+)
 
 QUESTION_KEYS = (
     "id",
@@ -26,6 +35,7 @@ QUESTION_KEYS = (
     "show_if",
     "test",
     "safety_relevant",
+    "screen",
 )
 RESERVED_IDS = ("flags",)  # a condition ref of its own
 SELECT_TYPES = ("single_select", "multi_select")
@@ -178,6 +188,7 @@ def _question(
         show_if_spec=copy.deepcopy(node.raw("show_if")) if show_if else None,
         test=test,
         safety_relevant=node.bool("safety_relevant"),
+        screen=node.str("screen"),
     )
     choices = frozenset(o.value for o in question.choices)
     refs[question.id] = RefType(REF_KINDS[qtype], choices)
@@ -194,7 +205,7 @@ def load_assessment(
     ``show_if`` may only refer to questions that come earlier, so a form can be filled
     top to bottom and the web steps never depend on a later step.
     """
-    head = file_header(data, issues, ("id", "title", "sections"), ("estimated_minutes",))
+    head = file_header(data, issues, ("id", "title", "sections", "budget"))
     sections: list[Section] = []
     all_ids: list[str] = []
     raw_sections = head.list("sections")
@@ -223,13 +234,57 @@ def load_assessment(
             )
         )
     check_unique(all_ids, "question", issues)
-    return Assessment(
+    assessment = Assessment(
         id=str(head.raw("id")),
         title=head.str("title") or "",
         version=head.raw("version", 0),
-        estimated_minutes=head.int("estimated_minutes", 2) or 2,
         sections=tuple(sections),
+        budget=_budget(head.raw("budget"), issues),
     )
+    _check_screens(assessment, issues)
+    return assessment
+
+
+def _budget(raw: Any, issues: Issues) -> Budget:
+    """Seconds and taps per question type; the core must fit the promise (2 minutes)."""
+    node = Node(
+        raw,
+        "budget",
+        issues,
+        ("per_type", "screen_seconds", "max_core_seconds", "max_core_taps", "coach_judgement"),
+    )
+    costs: dict[str, TypeCost] = {}
+    per_type = node.mapping("per_type")
+    for qtype in QUESTION_TYPES:
+        cost = Node(per_type.get(qtype), f"budget per_type '{qtype}'", issues, ("seconds", "taps"))
+        costs[qtype] = TypeCost(cost.num("seconds", 0.0) or 0.0, cost.num("taps", 0.0) or 0.0)
+    for qtype in set(per_type) - set(QUESTION_TYPES):
+        issues.add("budget", f"unknown question type '{qtype}'")
+    return Budget(
+        costs=costs,
+        screen_seconds=node.num("screen_seconds", 0.0) or 0.0,
+        max_core_seconds=node.num("max_core_seconds", 120) or 120,
+        max_core_taps=node.num("max_core_taps", 35) or 35,
+    )
+
+
+def _check_screens(assessment: Assessment, issues: Issues) -> None:
+    ids = [s.id for s in assessment.screens]
+    seen = {q.id: q.screen for q in assessment.questions}
+    counts = {ident: sum(1 for q in assessment.questions if (q.screen or q.id) == ident) for ident in ids}
+    for screen in assessment.screens:
+        if len(screen.questions) != counts[screen.id] or ids.count(screen.id) > 1:
+            issues.add(f"screen '{screen.id}'", "questions sharing a screen must follow each other")
+        if screen.id in seen and seen[screen.id] is None and screen.questions[0].id != screen.id:
+            issues.add(f"screen '{screen.id}'", "a screen id must not be another question's id")
+    seconds, taps = assessment.core_cost()
+    budget = assessment.budget
+    if seconds > budget.max_core_seconds:
+        issues.add("budget", f"the core takes about {seconds:.0f} s, over max_core_seconds "
+                   f"({budget.max_core_seconds:.0f} s): cut, merge or make questions conditional")
+    if taps > budget.max_core_taps:
+        issues.add("budget", f"the core takes about {taps:.1f} taps, over max_core_taps "
+                   f"({budget.max_core_taps:.0f}): cut, merge or make questions conditional")
 
 
 def question_labels(assessment: Assessment) -> dict[str, dict[str, str]]:

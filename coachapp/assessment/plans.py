@@ -215,7 +215,7 @@ def build_plan(
         notes.append(sel.copy["no_drills_note"])
     if starter:
         notes.append(sel.copy["starter_note"])
-    advice = [limited_message] if limited_message else []
+    advice: list[str] = []  # an amber result's own message leads the results, not the advice
     flags = facts.get("flags") or frozenset()
     advice += [a.advice.render(facts) for a in sel.flag_additions if a.advice and a.flag in flags]
     advice += list(sel.advice_always)

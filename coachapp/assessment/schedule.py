@@ -229,13 +229,14 @@ def resolve_days(
 ) -> tuple[frozenset[int], int | None]:
     """Run days (the days, else a count's usual days, else the default) and the long-run day
     (answer, preference or last run day). More than 7 runs a week use all 7 days."""
-    fallback = config.default_run_days
+    fallback = [DAYS.index(d) for d in config.default_run_days]
     count = int(runs_per_week) if str(runs_per_week or "").isdigit() else 0
     if count >= 1:
-        fallback = config.run_days_by_count.get(min(7, count), fallback)
-    runs = {DAYS.index(d) for d in (run_days or ()) if d in DAYS} or {
-        DAYS.index(d) for d in fallback
-    }
+        fallback = [DAYS.index(d) for d in config.run_days_by_count.get(min(7, count), ())]
+        if long_answer in DAYS and fallback:  # turn the week so its long run lands on their day
+            shift = DAYS.index(long_answer) - fallback[-1]
+            fallback = [(d + shift) % 7 for d in fallback]
+    runs = {DAYS.index(d) for d in (run_days or ()) if d in DAYS} or set(fallback)
     if long_answer in DAYS:
         runs.add(DAYS.index(long_answer))
         return frozenset(runs), DAYS.index(long_answer)

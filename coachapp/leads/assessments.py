@@ -18,14 +18,14 @@ from sqlalchemy import delete, select
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
-from coachapp.leads import triage
+from coachapp.leads import screens, triage
 from coachapp.leads.brief import local_time
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
-from coachapp.links import external_url
+from coachapp.links import external_url, plan_download_url, subscribe_urls
 from coachapp.models import AssessmentSubmission, Coach, Lead, utcnow
 
-CONTACT_STEP = "contact"
+CONTACT_STEP = screens.CONTACT
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class Completion:
 
 
 def steps(rules: Rules) -> list[str]:
-    """Step ids in order: the rule sections, then the contact step."""
-    return [section.id for section in rules.assessment.sections] + [CONTACT_STEP]
+    """Step ids in order: the screens, the self-test offer, the contact step."""
+    return screens.order(rules)
 
 
 def by_token(token: str | None) -> AssessmentSubmission | None:
@@ -65,31 +65,44 @@ def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -
     return submission
 
 
-def section_answers(rules: Rules, answers: Mapping[str, Any], section_id: str) -> dict[str, Any]:
-    ids = {q.id for q in rules.assessment.section(section_id).questions}
+def screen_answers(rules: Rules, answers: Mapping[str, Any], screen_id: str) -> dict[str, Any]:
+    ids = {q.id for q in rules.assessment.screen(screen_id).questions}
     return {k: v for k, v in answers.items() if k in ids}
 
 
-def other_answers(rules: Rules, answers: Mapping[str, Any], section_id: str) -> dict[str, Any]:
-    ids = {q.id for q in rules.assessment.section(section_id).questions}
+def other_answers(rules: Rules, answers: Mapping[str, Any], screen_id: str) -> dict[str, Any]:
+    ids = {q.id for q in rules.assessment.screen(screen_id).questions}
     return {k: v for k, v in answers.items() if k not in ids}
 
 
-def save_step(
+def save_screen(
     rules: Rules,
     submission: AssessmentSubmission,
-    section_id: str,
+    step_id: str,
     values: Mapping[str, Any],
     now: datetime,
     done: bool = True,
 ) -> None:
-    """Replace one section's answers (hidden questions drop out) and remember progress."""
-    answers = other_answers(rules, submission.answers, section_id)
-    answers.update(values)
-    submission.answers = _visible_only(rules, answers)
-    if done and section_id not in submission.steps_done:
-        submission.steps_done = [*submission.steps_done, section_id]
-    submission.current_step = section_id
+    """Replace one screen's answers (hidden questions drop out) and remember progress.
+
+    ``steps_done`` keeps screen ids, plus each section id once all its screens are done (the
+    owner's drop-off chart counts sections); ``current_step`` is the screen's section.
+    """
+    assessment = rules.assessment
+    if assessment.has_screen(step_id):
+        answers = other_answers(rules, submission.answers, step_id)
+        answers.update(values)
+        submission.answers = _visible_only(rules, answers)
+        submission.current_step = assessment.screen(step_id).section.id
+    else:
+        submission.current_step = step_id
+    done_list = list(submission.steps_done)
+    if done and step_id not in done_list:
+        done_list.append(step_id)
+    finished = screens.done_ids(done_list, rules)
+    done_list += [s for s in screens.sections_complete(rules, submission.answers, finished)
+                  if s not in done_list]
+    submission.steps_done = done_list
     submission.updated_at = now
 
 
@@ -109,20 +122,19 @@ def _visible_only(rules: Rules, answers: dict[str, Any]) -> dict[str, Any]:
 
 
 def first_incomplete_step(rules: Rules, submission: AssessmentSubmission) -> str | None:
-    """The first required section that is not done or no longer validates."""
-    for section in rules.assessment.sections:
-        if section.optional:
-            continue
-        if section.id not in submission.steps_done:
-            return section.id
+    """The first core screen that applies and is not done or no longer validates."""
+    done = screens.done_ids(submission.steps_done, rules)
+    for screen in screens.core_screens(rules, submission.answers):
+        if screen.id not in done:
+            return screen.id
         _, errors = clean_answers(
             rules.assessment,
-            section_answers(rules, submission.answers, section.id),
-            section_id=section.id,
-            existing=other_answers(rules, submission.answers, section.id),
+            screen_answers(rules, submission.answers, screen.id),
+            screen_id=screen.id,
+            existing=other_answers(rules, submission.answers, screen.id),
         )
         if errors:
-            return section.id
+            return screen.id
     return None
 
 
@@ -201,6 +213,11 @@ def _clinician_first(rules: Rules, lead: Lead, submission: AssessmentSubmission,
 def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict,
                         coach: Coach | None) -> None:
     red = result["safety"]["level"] == "red"
+    links = {} if red or not result.get("plan") else {
+        "strategy_url": external_url("public.strategy_session", from_assessment=submission.token),
+        "calendar_url": plan_download_url(submission.token),
+        "subscribe_url": subscribe_urls(lead.id).webcal,
+    }
     queue_email(
         purpose_key=f"assessment-result:{submission.id}",
         kind="clinician_first" if red else "assessment_plan",
@@ -212,6 +229,7 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         result=result,
         results_url=external_url("public.results", token=submission.token),
         coach_name=coach.name.split()[0] if coach else None,
+        **links,
     )
 
 

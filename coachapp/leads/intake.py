@@ -28,10 +28,10 @@ from coachapp.models import SERVICES, AssessmentSubmission, Coach, CoachTask, Le
 
 #: Safety screen on the intake: option → the assessment answer it stands for, so the same
 #: red-flag rules (rules/safety/red_flags.yaml) judge both forms.
-HEALTH_BOOLEANS = {
-    "chest": ("sf_exertion_chest", "Chest pain, pressure or unusual breathlessness when I exercise"),
-    "dizzy": ("sf_dizzy_faint", "Fainting, or losing my balance because of dizziness"),
-}
+#: The intake's safety screen: the assessment's red-flag options (rules: sf_screen), under
+#: the short keys earlier requests were stored with where those differ.
+INTAKE_KEYS = {"exertion_chest": "chest", "dizzy_faint": "dizzy"}
+AMBER_ONLY = ("heart_bp_meds", "prior_stress_fracture")  # the coach asks these on the call
 
 
 class InvalidPhone(ValueError):
@@ -87,18 +87,17 @@ def normalize_phone(raw: str | None, region: str = "US") -> str | None:
 
 
 def health_options(rules: Rules) -> list[tuple[str, str]]:
-    """Choices for the intake's safety screen, from the assessment's own red-flag questions."""
-    symptoms = rules.assessment.question("sf_symptoms").options
-    choices = [(key, label) for key, (_, label) in HEALTH_BOOLEANS.items()]
-    return choices + [(o.value, o.label) for o in symptoms]
+    """Choices for the intake's safety screen, from the assessment's own red-flag question."""
+    options = rules.assessment.question("sf_screen").options
+    return [(INTAKE_KEYS.get(o.value, o.value), o.label)
+            for o in options if o.value != "none" and o.value not in AMBER_ONLY]
 
 
 def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, Any]:
     """Run the assessment's safety rules on the intake's screen."""
-    answers: dict[str, Any] = {qid: key in health_check for key, (qid, _) in HEALTH_BOOLEANS.items()}
-    symptoms = [v for v in health_check if v not in HEALTH_BOOLEANS]
-    answers["sf_symptoms"] = symptoms or ["none"]
-    safety = evaluate(rules, answers, today=today).to_dict()["safety"]
+    back = {short: value for value, short in INTAKE_KEYS.items()}
+    screen = [back.get(key, key) for key in health_check]
+    safety = evaluate(rules, {"sf_screen": screen or ["none"]}, today=today).to_dict()["safety"]
     red = [f for f in safety["fired"] if f["level"] == "red"]
     return {"level": "red" if red else "ok", "fired": red}
 

@@ -14,6 +14,7 @@ from coachapp.assessment import clean_answers
 from coachapp.emails import outbox
 from coachapp.extensions import db, limiter
 from coachapp.leads import assessments as flow
+from coachapp.leads import screens
 from coachapp.leads.services import Contact, InvalidEmail
 from coachapp.models import AssessmentSubmission, utcnow
 from coachapp.public import bp
@@ -68,63 +69,93 @@ def resume(token: str) -> Response:
     if submission.completed:
         return redirect(url_for(".results", token=token))
     rules = get_rules()
-    step_id = flow.first_incomplete_step(rules, submission) or flow.CONTACT_STEP
+    step_id = flow.first_incomplete_step(rules, submission)
+    if step_id is None:
+        step_id = screens.CONTACT if screens.OFFER in submission.steps_done else screens.OFFER
     return redirect(url_for(".step", token=token, step_id=step_id))
 
 
 @bp.route("/assessment/<token>/<step_id>", methods=["GET", "POST"])
 @limiter.limit(STEP_LIMIT, methods=["POST"])
 def step(token: str, step_id: str) -> Response | str | tuple[str, int]:
+    """One screen: a question (or left/right of a test). Saved on every Next and Back."""
     submission = _submission_or_404(token)
     if submission.completed:
         return redirect(url_for(".results", token=token))
     rules = get_rules()
-    step_ids = flow.steps(rules)
-    if step_id not in step_ids:
+    if not screens.is_step(rules, step_id):
         abort(404)
-    if step_id == flow.CONTACT_STEP:
+    if step_id == screens.CONTACT:
         return _contact_step(rules, submission)
-    section = rules.assessment.section(step_id)
-    index = step_ids.index(step_id)
+    if step_id == screens.OFFER:
+        return _offer_step(rules, submission)
+    screen = rules.assessment.screen(step_id)
     form = StepForm()
-    saved = flow.section_answers(rules, submission.answers, step_id)
     if request.method == "GET":
-        return _render_step(rules, submission, section, form, values=saved, errors={})
-
+        if not screen.visible(submission.answers):  # does not apply (any more): move on
+            return _go(token, screens.following(rules, step_id, submission.answers))
+        saved = flow.screen_answers(rules, submission.answers, step_id)
+        return _render_screen(rules, submission, screen, form, values=saved, errors={})
     if not form.validate_on_submit():
-        return _render_step(rules, submission, section, form, values=_raw(section), errors={},
-                            notice="Your session expired. Please check your answers and press Next again."), 400
+        return _render_screen(rules, submission, screen, form, values=_raw(screen), errors={},
+                              notice="Your session expired. Please answer again."), 400
     nav = request.form.get("nav", "next")
     now = utcnow()
-    if nav == "skip" and section.optional:
-        flow.save_step(rules, submission, step_id, {}, now)
+    if nav == "skip" and screen.section.optional:
+        flow.save_screen(rules, submission, step_id, {}, now)
         db.session.commit()
-        return redirect(url_for(".step", token=token, step_id=step_ids[index + 1]))
-
-    raw = _raw(section)
+        return _go(token, screens.following(rules, step_id, submission.answers))
+    raw = _raw(screen)
     existing = flow.other_answers(rules, submission.answers, step_id)
-    values, errors = clean_answers(rules.assessment, raw, section_id=step_id, existing=existing)
+    values, errors = clean_answers(rules.assessment, raw, screen_id=step_id, existing=existing)
     if nav == "back":
-        flow.save_step(rules, submission, step_id, values, now, done=False)
+        flow.save_screen(rules, submission, step_id, values, now, done=False)
         db.session.commit()
-        target = step_ids[index - 1] if index > 0 else None
-        return redirect(url_for(".step", token=token, step_id=target) if target
-                        else url_for(".intro"))
-
-    merged = {**existing, **values}
-    shown = set(filter(None, request.form.get("shown", "").split(",")))
-    newly_visible = [q.id for q in section.questions
-                     if q.id not in shown and q.visible(merged)]
-    errors = {qid: msg for qid, msg in errors.items() if qid not in newly_visible}
+        target = screens.previous(rules, step_id, submission.answers)
+        return _go(token, target) if target else redirect(url_for(".intro"))
     if errors:
-        return _render_step(rules, submission, section, form, values=raw, errors=errors,
-                            answers=merged), 422
-    flow.save_step(rules, submission, step_id, values, now, done=not newly_visible)
+        return _render_screen(rules, submission, screen, form, values=raw, errors=errors), 422
+    flow.save_screen(rules, submission, step_id, values, now)
     db.session.commit()
-    if newly_visible:  # follow-up questions revealed by this answer, no JavaScript needed
-        return _render_step(rules, submission, section, form, values=values, errors={},
-                            notice="A couple more questions about that.", revealed=newly_visible)
-    return redirect(url_for(".step", token=token, step_id=step_ids[index + 1]))
+    if nav == "finish" and screen.section.optional:  # enough tests: straight to the plan
+        return _go(token, screens.CONTACT)
+    return _go(token, screens.following(rules, step_id, submission.answers))
+
+
+def _go(token: str, step_id: str) -> Response:
+    return redirect(url_for(".step", token=token, step_id=step_id))
+
+
+def _offer_step(rules, submission: AssessmentSubmission) -> Response | str | tuple[str, int]:
+    """After the core: offer the optional self-tests, one per screen, with honest times."""
+    missing = flow.first_incomplete_step(rules, submission)
+    if missing:
+        return _go(submission.token, missing)
+    form = StepForm()
+    tests = _self_tests(rules)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("public/offer.html", form=form, submission=submission,
+                                   tests=tests), 400
+        nav = request.form.get("nav", "skip")
+        if nav == "back":
+            target = screens.previous(rules, screens.OFFER, submission.answers)
+            return _go(submission.token, target) if target else redirect(url_for(".intro"))
+        flow.save_screen(rules, submission, screens.OFFER, {}, utcnow())
+        db.session.commit()
+        if nav == "tests":
+            return _go(submission.token, screens.following(rules, screens.OFFER, submission.answers))
+        return _go(submission.token, screens.CONTACT)
+    return render_template("public/offer.html", form=form, submission=submission, tests=tests)
+
+
+def _self_tests(rules) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for screen in rules.assessment.screens:
+        test = screen.questions[0].test
+        if screen.section.optional and test and test.id not in seen:
+            seen[test.id] = {"title": test.title, "minutes": test.minutes, "screen": screen.id}
+    return list(seen.values())
 
 
 def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | tuple[str, int]:
@@ -136,8 +167,7 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
         form.time_zone.data = current_app.config["DEFAULT_TIME_ZONE"]
     if request.method == "POST":
         if request.form.get("nav") == "back":
-            return redirect(url_for(".step", token=submission.token,
-                                    step_id=flow.steps(rules)[-2]))
+            return _go(submission.token, screens.OFFER)
         if form.validate_on_submit():
             contact = Contact(
                 first_name=form.first_name.data.strip(),
@@ -157,12 +187,6 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
     return _render_contact(rules, submission, form)
 
 
-def _render_contact(rules, submission, form) -> str:
-    step_ids = flow.steps(rules)
-    return render_template("public/contact.html", form=form, submission=submission,
-                           step_number=len(step_ids), step_count=len(step_ids))
-
-
 @bp.get("/assessment/<token>/results")
 def results(token: str) -> Response | str:
     submission = _submission_or_404(token)
@@ -180,42 +204,35 @@ def _strategy_url(submission: AssessmentSubmission) -> str | None:
     return None
 
 
-def _render_step(rules, submission, section, form, *, values: dict[str, Any],
-                 errors: dict[str, str], notice: str | None = None,
-                 revealed: list[str] | None = None, answers: dict[str, Any] | None = None) -> str:
-    """Render a step; `values` fill the inputs, clean `answers` decide what is visible."""
-    step_ids = flow.steps(rules)
-    index = step_ids.index(section.id)
-    if answers is None:
-        answers = {**flow.other_answers(rules, submission.answers, section.id), **values}
-    own = {q.id for q in section.questions}
-    # Follow-ups that depend only on this step's answers are rendered up front
-    # (JavaScript hides them until they apply); the rest follow the saved answers.
-    conditional = {q.id for q in section.questions
-                   if q.show_if is not None and set(q.show_if_refs) <= own}
-    visible = [q for q in section.questions
-               if q.id in conditional or q.visible(answers) or q.id in errors]
+def _render_contact(rules, submission, form) -> str:
+    return render_template("public/contact.html", form=form, submission=submission)
+
+
+def _render_screen(rules, submission, screen, form, *, values: dict[str, Any],
+                   errors: dict[str, str], notice: str | None = None) -> str:
+    done = screens.done_ids(submission.steps_done, rules)
+    test = screen.questions[0].test if screen.section.optional else None
+    tests = _self_tests(rules)
     return render_template(
-        "public/step.html",
+        "public/screen.html",
         submission=submission,
-        section=section,
-        questions=visible,
+        screen=screen,
+        test=test,
+        test_number=next((i for i, t in enumerate(tests, 1) if test and t["title"] == test.title), 0),
+        test_count=len(tests),
         values=values,
         errors=errors,
         form=form,
         notice=notice,
-        revealed=revealed or [],
-        conditional=conditional,
-        step_number=index + 1,
-        step_count=len(step_ids),
+        progress=screens.progress(get_rules(), screen.id, submission.answers, done),
     )
 
 
-def _raw(section) -> dict[str, Any]:
+def _raw(screen) -> dict[str, Any]:
     form = request.form
     return {
         q.id: form.getlist(q.id) if q.type in MULTI_TYPES else form.get(q.id, "")
-        for q in section.questions
+        for q in screen.questions
         if q.id in form or q.type in MULTI_TYPES
     }
 

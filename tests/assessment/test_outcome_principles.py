@@ -90,7 +90,7 @@ def test_knee_to_wall_under_10_cm_is_restricted_and_10_is_not(rules: Rules) -> N
 def test_nothing_restricted_gives_an_honest_maintenance_plan(rules: Rules) -> None:
     tested = run(rules, ktw_left_cm=12, hip_ir_left_deg=40, thomas_left="below_horizontal",
                  trot_left="past_line")
-    assert tested.priorities == [] and "Nothing stands out — keep it that way." in tested.notes
+    assert tested.priorities == [] and not any("Nothing stands out" in n for n in tested.notes)
     assert tested.plan["summary"].startswith("Nothing stands out — keep it that way")
     ids = set(plan_ids(tested))
     assert {"hip_cars_standing", "ankle_cars", "spine_cars_cat_camel"} <= ids  # daily CARs
@@ -119,7 +119,7 @@ def test_a_questionnaire_estimate_is_labelled_with_its_confidence(rules: Rules) 
 
 
 def test_low_energy_availability_removes_fast_running_and_load_progression(rules: Rules) -> None:
-    result = run(rules, sex="female", sf_periods="yes", run_days=["mon", "tue", "thu", "fri", "sun"])
+    result = run(rules, sex="female", sf_periods="yes", runs_per_week="5")
     plan = result.plan
     assert result.safety["level"] == "amber" and plan["summary"].startswith("Get checked first.")
     ids = set(plan_ids(result))
@@ -131,8 +131,8 @@ def test_low_energy_availability_removes_fast_running_and_load_progression(rules
 
 
 def test_a_gate_that_removed_nothing_does_not_claim_it_did(rules: Rules) -> None:
-    # Only a long run: no drills at all, so nothing fast was left out by the gate.
-    result = run(rules, sf_heart_bp_meds=True, run_days=["sun"], long_run_day="sun")
+    # A teenager with no hamstring history: no progressive programme was in the plan to remove.
+    result = run(rules, age_band="<18")
     changes = result.plan["limited"]["changes"]
     assert changes and not any("Left out" in c for c in changes)
     assert not any("Left out" in n for n in result.plan["notes"])
@@ -217,5 +217,5 @@ def test_lower_back_is_a_tightness_area(rules: Rules) -> None:
 
 @pytest.mark.parametrize("count", ["1", "2", "4", "7"])
 def test_runs_per_week_as_a_number_when_no_days_are_chosen(rules, count) -> None:
-    result = run(rules, run_days=None, long_run_day=None, runs_per_week=count)
+    result = run(rules, long_run_day=None, runs_per_week=count)
     assert len([d for d in result.plan["week"] if d["run"]]) == int(count)

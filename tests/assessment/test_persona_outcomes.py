@@ -49,6 +49,7 @@ def _check_extra(rules: Rules, persona: Persona, result, items: dict[str, dict])
         assert plan["limited"]["changes"] and plan["summary"].startswith("Get checked first.")
     if extra.get("no_quality_runs"):
         assert not [d for d in plan["week"] if d["run"] == "quality"]
+    if "no_load_progression" in extra.get("gates", ()):
         assert all(i["progression"] == "hold" for i in items.values() if i["kind"] == "strength")
     if "no_item_loads" in extra:
         area = extra["no_item_loads"]

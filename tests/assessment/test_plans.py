@@ -101,16 +101,17 @@ def test_every_item_is_scheduled(many: list[Result]) -> None:
         assert scheduled == set(plan_ids(result))
 
 
-def test_schedule_respects_run_days(rules: Rules) -> None:
-    result = run(rules, run_days=["mon", "wed", "fri", "sat"], long_run_day="sat")
+def test_the_week_turns_so_the_long_run_lands_on_their_day(rules: Rules) -> None:
+    result = run(rules, runs_per_week="4", long_run_day="sat")
     runs = {d["day"]: d["run"] for d in result.plan["week"]}
+    # 4 runs = Tue, Thu, Sat, Sun with the long run last, turned back one day to end on Saturday.
     assert {day for day, kind in runs.items() if kind} == {"Mon", "Wed", "Fri", "Sat"}
     assert runs["Sat"] == "long" and list(runs.values()).count("quality") == 1
     assert days_with(result, "strength") and not {4, 5} & set(days_with(result, "strength"))
 
 
 def test_default_run_days_when_not_given(rules: Rules) -> None:
-    result = run(rules, run_days=None, long_run_day=None)
+    result = run(rules, runs_per_week=None, long_run_day=None)
     runs = {d["day"]: d["run"] for d in result.plan["week"]}
     assert runs == {
         "Mon": None,
@@ -129,13 +130,14 @@ def test_no_long_run(rules: Rules) -> None:
     assert len(days_with(result, "strength")) == 2
 
 
-def test_long_run_day_is_added_to_run_days(rules: Rules) -> None:
-    result = run(rules, run_days=["tue", "thu"], long_run_day="sat")
+def test_the_long_run_is_on_the_day_they_chose(rules: Rules) -> None:
+    result = run(rules, runs_per_week="2", long_run_day="sat")
     assert long_day(result) == DAYS.index("sat")
+    assert len([d for d in result.plan["week"] if d["run"]]) == 2
 
 
 def test_novices_get_no_quality_runs_and_the_hip_core_circuit(rules: Rules) -> None:
-    result = run(rules, years_running="<1", run_days=["mon", "wed", "fri", "sun"])
+    result = run(rules, years_running="<1", runs_per_week="4")
     assert "quality" not in {d["run"] for d in result.plan["week"]}
     assert "hip_core_circuit" in plan_ids(result)
 

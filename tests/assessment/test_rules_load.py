@@ -58,13 +58,25 @@ def test_assessment_shape(rules: Rules) -> None:
     assert a.sections[-1].optional and not any(s.optional for s in a.sections[:-1])
     assert a.question("ktw_left_cm").unit == "cm"
     assert a.question("hip_ir_left_deg").unit == "°"
-    assert a.section("safety").questions[0].id == "sf_exertion_chest"
+    assert a.section("safety").questions[0].id == "sf_screen"  # one screen, "None of these" first
     assert len(a.questions) == sum(len(s.questions) for s in a.sections)
     assert {q.type for q in a.questions} <= set(QUESTION_TYPES)
 
 
 def test_core_takes_about_two_minutes(rules: Rules) -> None:
-    assert 30 <= rules.assessment.core_taps() <= 40
+    budget = rules.assessment.budget
+    assert rules.assessment.core_taps() <= budget.max_core_taps == 35
+    assert rules.assessment.core_seconds() <= budget.max_core_seconds == 120
+
+
+def test_left_and_right_share_a_screen(rules: Rules) -> None:
+    a = rules.assessment
+    assert [q.id for q in a.screen("knee_to_wall").questions] == ["ktw_left_cm", "ktw_right_cm"]
+    assert [q.id for q in a.screen("hip_flexor_test").questions] == [
+        "thomas_left", "thomas_right", "thomas_knee_straightens"]
+    core = [s for s in a.screens if not s.section.optional]
+    assert all(len(s.questions) == 1 for s in core)  # one question per screen in the core
+    assert a.screen("age_band").auto_advance and not a.screen("sf_screen").auto_advance
 
 
 def test_show_if_refs_and_visibility(rules: Rules) -> None:
@@ -79,7 +91,7 @@ def test_show_if_refs_and_visibility(rules: Rules) -> None:
 
 
 def test_exclusive_option_and_checklist_items(rules: Rules) -> None:
-    symptoms = rules.assessment.question("sf_symptoms")
+    symptoms = rules.assessment.question("sf_screen")
     assert [o.value for o in symptoms.options if o.exclusive] == ["none"]
     assert len(rules.assessment.question("hm_5pq").items) == 5
     assert len(rules.assessment.question("beighton_self").items) == 9

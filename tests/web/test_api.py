@@ -19,9 +19,10 @@ def test_definitions_list_every_section_and_question(db_app):
     body = client.get("/api/v1/assessment").get_json()
     rules = get_rules()
     assert body["rules_version"] == rules.version
+    assert body["estimated_seconds"] == rules.assessment.core_seconds() <= 120
     ids = [q["id"] for s in body["sections"] for q in s["questions"]]
     assert ids == [q.id for q in rules.assessment.questions]
-    symptoms = next(q for s in body["sections"] for q in s["questions"] if q["id"] == "sf_symptoms")
+    symptoms = next(q for s in body["sections"] for q in s["questions"] if q["id"] == "sf_screen")
     assert {"value": "none", "label": "None of these", "exclusive": True} in symptoms["options"]
     race = next(q for s in body["sections"] for q in s["questions"] if q["id"] == "race_date")
     assert race["show_if"] == {"ref": "goal_event", "ne": "none"}
@@ -71,7 +72,7 @@ def test_malformed_bodies_are_400(db_app):
 
 def test_bad_values_are_422_with_per_field_errors(db_app):
     client = db_app.test_client()
-    answers = {**DESK_ACHILLES, "weekly_km": -5, "age_band": "ancient", "sf_symptoms": ["none", "hot_swollen_calf"],
+    answers = {**DESK_ACHILLES, "weekly_km": -5, "age_band": "ancient", "sf_screen": ["none", "hot_swollen_calf"],
                "favourite_colour": "blue"}
     del answers["desk_hours"]
     response = client.post("/api/v1/assessments",
@@ -85,7 +86,7 @@ def test_bad_values_are_422_with_per_field_errors(db_app):
                            json={"answers": answers, "contact": {**CONTACT, "consent_health": False}})
     errors = response.get_json()["errors"]
     assert response.status_code == 422
-    for key in ("answers.weekly_km", "answers.age_band", "answers.sf_symptoms",
+    for key in ("answers.weekly_km", "answers.age_band", "answers.sf_screen",
                 "answers.favourite_colour", "answers.desk_hours", "contact.consent_health"):
         assert key in errors, key
     assert _count(AssessmentSubmission) == 0

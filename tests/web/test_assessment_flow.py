@@ -10,7 +10,7 @@ from coachapp.extensions import db
 from coachapp.leads.assessments import purge_abandoned
 from coachapp.models import AssessmentSubmission, Lead, LeadEvent, OutboxMessage, utcnow
 from coachapp.rules_store import get_rules
-from tests.helpers import CHEST_PAIN, CONTACT, DESK_ACHILLES, section_form, walk_assessment
+from tests.helpers import CHEST_PAIN, CONTACT, DESK_ACHILLES, walk_assessment
 
 
 def _start(web) -> str:
@@ -45,10 +45,13 @@ def test_full_flow_scores_stores_and_queues_the_plan_email(web):
     page = web.get(f"/assessment/{token}/results")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Your running mobility priorities" in html
-    assert html.index("Ankle dorsiflexion") < html.index("Your plan")
-    assert "Your week" in html
-    assert "Book a free strategy session" in html or "Reply to the email" in html
+    # The first screen: the top priority in one line and the call to action, then the rest.
+    summary = html[html.index('class="card summary"'):html.index("</section>")]
+    assert "Your top priority" in summary and "Ankle dorsiflexion" in summary
+    assert f'href="/strategy-session?from_assessment={token}"' in summary
+    assert html.index("Your week") < html.index("Your exercises")
+    assert f"/assessment/{token}/plan.ics" in html and "webcal://" in html  # calendar
+    assert "data-print" in html and "results.js" in html
 
     lead = _one(Lead)
     assert lead.email == "dana.runner@example.com"
@@ -67,6 +70,9 @@ def test_full_flow_scores_stores_and_queues_the_plan_email(web):
         "assessment_plan", "queued", "Dana.Runner@example.com")
     assert "Ankle dorsiflexion" in message.subject
     assert f"/assessment/{token}/results" in message.text_body
+    # The email links to everything it mentions: results, the prefilled session, the calendar.
+    assert f"/strategy-session?from_assessment={token}" in message.text_body
+    assert f"/assessment/{token}/plan.ics" in message.text_body and "webcal://" in message.text_body
     kinds = db.session.execute(select(LeadEvent.kind).order_by(LeadEvent.id)).scalars().all()
     assert kinds[0] == "lead_created"
     assert {"consent", "assessment_completed", "email_queued"} <= set(kinds)
@@ -101,72 +107,82 @@ def test_returning_runner_is_one_lead_with_two_submissions(web, db_app):
 
 def test_bad_input_gets_a_message_next_to_the_field_and_keeps_the_rest(web):
     token = _start(web)
-    url = f"/assessment/{token}/running"
+    url = f"/assessment/{token}/weekly_km"
     web.get(url)
-    data = section_form(get_rules().assessment.section("running"), DESK_ACHILLES)
-    data["weekly_km"] = "lots"
-    response = web.post(url, {**data, "nav": "next"})
+    response = web.post(url, {"weekly_km": "lots", "nav": "next"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="weekly_km-error"' in html
     assert 'aria-invalid="true"' in html
-    assert 'value="2-5" checked' in html  # years_running kept
     assert 'value="lots"' in html  # the bad value comes back for correction
     db.session.expire_all()
-    assert "years_running" not in _one(AssessmentSubmission).answers  # nothing half-saved
+    assert "weekly_km" not in _one(AssessmentSubmission).answers  # nothing half-saved
 
-
-def test_back_keeps_answers_in_both_directions(web):
-    rules = get_rules()
+def test_one_question_per_screen_in_order_and_back_keeps_answers(web):
     token = _start(web)
-    about = rules.assessment.section("about_you")
-    response = web.post(f"/assessment/{token}/about_you",
-                        {**section_form(about, DESK_ACHILLES), "nav": "next"})
-    assert response.headers["Location"].endswith(f"/assessment/{token}/safety")
-    # On the next step, answer one question and go Back: both steps keep their answers.
-    response = web.post(f"/assessment/{token}/safety",
-                        {"sf_exertion_chest": "no", "shown": "", "nav": "back"})
-    assert response.headers["Location"].endswith(f"/assessment/{token}/about_you")
-    html = web.get(f"/assessment/{token}/about_you").get_data(as_text=True)
-    assert 'value="30-39" checked' in html
-    html = web.get(f"/assessment/{token}/safety").get_data(as_text=True)
-    assert 'name="sf_exertion_chest" value="no" checked' in html
+    response = web.post(f"/assessment/{token}/age_band", {"age_band": "30-39", "nav": "next"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/sex")
+    html = web.get(f"/assessment/{token}/sex").get_data(as_text=True)
+    assert "data-auto-advance" in html and '<h1 class="q-title">Sex' in html
+    assert "2 of " in html and "about 2 minutes left" in html  # progress and a computed time left
+    # Answer, then go Back: both screens keep their answers.
+    response = web.post(f"/assessment/{token}/sex", {"sex": "male", "nav": "back"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/age_band")
+    assert 'value="30-39" checked' in web.get(f"/assessment/{token}/age_band").get_data(as_text=True)
+    assert 'value="male" checked' in web.get(f"/assessment/{token}/sex").get_data(as_text=True)
 
-
-def test_follow_up_questions_appear_without_javascript(web):
+def test_follow_up_screens_appear_only_when_they_apply(web):
     token = _start(web)
-    url = f"/assessment/{token}/injuries"
-    web.get(url)
-    response = web.post(url, {"injury_history": "recent_stopped", "current_pain_nrs": "0",
-                              "shown": "injury_history,current_pain_nrs,feels_tight", "nav": "next"})
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "A couple more questions" in html
-    assert 'name="injury_areas"' in html
-    assert "injury_areas-error" not in html  # revealed, not yet an error
-    response = web.post(url, {"injury_history": "recent_stopped", "current_pain_nrs": "0",
-                              "injury_areas": ["shin"], "nav": "next",
-                              "shown": "injury_history,injury_areas,current_pain_nrs,feels_tight"})
-    assert response.status_code == 302
-
+    response = web.post(f"/assessment/{token}/injury_history", {"injury_history": "none", "nav": "next"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/current_pain_nrs")
+    response = web.post(f"/assessment/{token}/injury_history",
+                        {"injury_history": "recent_stopped", "nav": "next"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/injury_areas")
+    # A screen that does not apply is skipped even when opened directly.
+    web.post(f"/assessment/{token}/current_pain_nrs", {"current_pain_nrs": "0", "nav": "next"})
+    response = web.get(f"/assessment/{token}/current_pain_area")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/current_pain_weeks") is False
 
 def test_abandoned_assessment_is_kept_and_resumes_by_link(web, db_app):
-    rules = get_rules()
     token = _start(web)
-    about = rules.assessment.section("about_you")
-    web.post(f"/assessment/{token}/about_you", {**section_form(about, DESK_ACHILLES), "nav": "next"})
+    web.post(f"/assessment/{token}/age_band", {"age_band": "30-39", "nav": "next"})
     other_device = db_app.test_client()
     response = other_device.get(f"/assessment/{token}")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/assessment/{token}/safety")
+    assert response.headers["Location"].endswith(f"/assessment/{token}/sex")
     db.session.expire_all()
     submission = _one(AssessmentSubmission)
     assert submission.answers["age_band"] == "30-39"
-    assert submission.steps_done == ["about_you"]
+    assert submission.steps_done == ["age_band"]
     # The contact step refuses to be skipped to.
     response = other_device.get(f"/assessment/{token}/contact")
-    assert response.headers["Location"].endswith(f"/assessment/{token}/safety")
+    assert response.headers["Location"].endswith(f"/assessment/{token}/sex")
 
+
+def test_an_assessment_saved_by_the_old_section_steps_resumes_where_it_was(web, db_app):
+    token = _start(web)
+    submission = _one(AssessmentSubmission)
+    submission.answers = {k: DESK_ACHILLES[k] for k in ("age_band", "sex", "desk_hours",
+                                                        "strength_sessions_per_week", "hm_5pq")}
+    submission.steps_done = ["about_you"]
+    db.session.commit()
+    response = db_app.test_client().get(f"/assessment/{token}")
+    assert response.headers["Location"].endswith(f"/assessment/{token}/sf_screen")
+
+
+def test_the_self_tests_are_offered_after_the_core_one_per_screen(web):
+    rules = get_rules()
+    token = walk_assessment(web, rules, DESK_ACHILLES, contact=None)  # skips the tests
+    offer = web.get(f"/assessment/{token}/self-tests").get_data(as_text=True)
+    assert "Do the self-tests" in offer and "Show my plan" in offer
+    response = web.post(f"/assessment/{token}/self-tests", {"nav": "tests"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/knee_to_wall")
+    html = web.get(f"/assessment/{token}/knee_to_wall").get_data(as_text=True)
+    assert html.index("Skip this test") < html.index('name="ktw_left_cm"')  # Skip at the top
+    assert "Self-test 1 of" in html and "about 3 min" in html and "knee_to_wall.svg" in html
+    assert 'name="ktw_right_cm"' in html  # left and right on one screen
+    response = web.post(f"/assessment/{token}/knee_to_wall", {"nav": "skip"})
+    assert response.headers["Location"].endswith(f"/assessment/{token}/hip_rotation")
 
 def test_contact_step_requires_consent_and_a_real_email(web):
     rules = get_rules()
@@ -238,24 +254,11 @@ def test_purge_deletes_only_old_anonymous_unfinished(web, db_app):
     assert "old" not in tokens and len(tokens) == 2
 
 
-def test_same_step_follow_ups_are_rendered_for_progressive_enhancement(web):
+def test_the_screen_script_is_progressive_enhancement(web):
     token = _start(web)
-    html = web.get(f"/assessment/{token}/injuries").get_data(as_text=True)
-    assert 'id="q-injury_areas"' in html
-    assert 'data-show-if="{&#34;ne&#34;: &#34;none&#34;, &#34;ref&#34;: &#34;injury_history&#34;}"' in html
-    assert "<noscript>" in html
-    assert "assessment.js" in html
-    # Answering "no" hides nothing server-side: the follow-up answer is simply ignored.
-    response = web.post(f"/assessment/{token}/injuries",
-                        {"injury_history": "none", "injury_areas": ["shin"], "current_pain_nrs": "0",
-                         "shown": "injury_history,injury_areas,current_pain_nrs,feels_tight,"
-                                  "ankle_sprains_count,current_pain_area,current_pain_weeks,pain_behaviour",
-                         "nav": "next"})
-    assert response.status_code == 302
-    db.session.expire_all()
-    answers = _one(AssessmentSubmission).answers
-    assert answers["injury_history"] == "none" and "injury_areas" not in answers
-
+    html = web.get(f"/assessment/{token}/sf_screen").get_data(as_text=True)
+    assert "assessment.js" in html and "data-exclusive" in html
+    assert "data-auto-advance" not in html  # a multi-select waits for Next
 
 def test_the_runners_time_zone_is_kept_so_emails_reach_them_in_daytime(web):
     rules = get_rules()

@@ -1,0 +1,249 @@
+"""What a runner sees after the assessment, and what the coach sees on the lead page, in
+Chromium at phone and laptop widths: no sideways scroll, no axe-core violations, and the
+things each persona needs (or must not get) actually on the page.
+
+One live server for the module (the embedded default, no worker needed): the submissions
+are made through the service layer, like the JSON API does, and the coach signs in through
+the real sign-in form.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.assessment.personas import PERSONAS
+from tests.conftest import ON_CI, ROOT, clean_tables, dispose, free_port, migrate_up
+from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.integration.conftest import app_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+# As in test_browser.py.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "timezone_id": "America/Denver"}
+VIEWPORTS = {390: PHONE, 1280: DESKTOP}
+PERSONA_IDS = ("tested_and_normal", "stiff_left_ankle", "hypermobile_by_questionnaire",
+               "low_energy_availability", "sore_knee", "chest_pain", "sex_unanswered_period_skipped")
+BY_ID = {p.id: p for p in PERSONAS}
+
+CTA = "Book a free strategy session"
+AMBER_CHANGES = "Until you've been checked, your plan changes like this"
+
+# What each results page must show (present) and must not show (absent), as visible text.
+RESULTS_EXPECT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "tested_and_normal": (("Nothing stands out — keep it that way", "Your week", CTA),
+                          ("Get checked first", "Please see a clinician")),
+    "stiff_left_ankle": (("Ankle dorsiflexion", "One extra set on your left side", "Your week", CTA),
+                         ("Get checked first",)),
+    "hypermobile_by_questionnaire": (("Your plan puts control first", "Your top priority", "Thoracic rotation",
+                                      "Your week", CTA),
+                                     ("Get checked first",)),
+    "low_energy_availability": (("Get checked first", AMBER_CHANGES, "No fast running until you've been checked",
+                                 "No load progression until you've been checked", "Your week"),
+                                ("Please see a clinician",)),
+    "sore_knee": (("Get checked first", AMBER_CHANGES, "skip any exercise that loads the sore area", "Your week"),
+                  ("Please see a clinician",)),
+    "chest_pain": (("Please see a clinician before you start a new plan", "There is no training plan on this page",
+                    "Sam will contact you personally"),
+                   (CTA, "Your week", "Your exercises", "Your top priorit")),
+    "sex_unanswered_period_skipped": (("Your results", "Nothing stands out so far", "Your week", CTA),
+                                      ("Please see a clinician",)),
+}
+
+# What the coach's lead page must show for each.
+LEAD_EXPECT: dict[str, tuple[str, ...]] = {
+    "tested_and_normal": ("Runner Assessment", "safety ok", "Plan sent"),
+    "stiff_left_ankle": ("extra set left", "left side worse"),
+    "hypermobile_by_questionnaire": ("stability first",),
+    "low_energy_availability": ("amber", "Plan changes:"),
+    "sore_knee": ("amber", "Plan changes:"),
+    "chest_pain": ("clinician first", "safety red", "Clinician-first call"),
+    "sex_unanswered_period_skipped": ("Skipped safety question", "prefer not to say"),
+}
+
+
+@dataclass
+class Site:
+    base: str
+    results: dict[str, str]  # persona id -> results path
+    leads: dict[str, str]  # persona id -> lead page path
+    coach_email: str
+
+
+def _submit(rules, answers: dict, email: str, now):
+    """Complete an assessment the way the JSON API does: clean, store, score, commit."""
+    from coachapp.assessment import clean_answers
+    from coachapp.emails import outbox
+    from coachapp.leads.assessments import complete, save_step_all, start
+    from coachapp.leads.services import Contact
+
+    values, errors = clean_answers(rules.assessment, answers)
+    assert not errors, errors
+    submission = start({"utm_source": "instagram"}, now)
+    save_step_all(rules, submission, values, now)
+    lead = complete(rules, submission, Contact("Dana", email, True, True), now).lead
+    outbox.commit()
+    return submission.token, lead.id
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("results-pages")
+    port = free_port()
+    instance = tmp / "instance"
+    instance.mkdir()
+    env = {**os.environ, "COACHAPP_INSTANCE": str(instance), "SECRET_KEY": "browser-secret",
+           "DATABASE_URL": f"sqlite:///{tmp / 'coachapp.sqlite'}",
+           "CELERY_BROKER_DIR": str(tmp / "broker"), "CELERY_QUEUE": f"r-{uuid.uuid4().hex[:8]}",
+           "BASE_URL": f"http://127.0.0.1:{port}"}
+    for name in ("REDIS_URL", "SMTP_URL"):
+        env.pop(name, None)
+    app = app_for(env)
+    migrate_up(app)
+    clean_tables(app)
+    results, leads = {}, {}
+    with app.app_context():
+        from coachapp.extensions import db
+        from coachapp.models import utcnow
+        from coachapp.rules_store import get_rules
+
+        coach = coach_with_password(db, is_owner=True, email="sam@motive.example")
+        coach_email = coach.email
+        rules, now = get_rules(), utcnow()
+        for pid in PERSONA_IDS:
+            token, lead_id = _submit(rules, BY_ID[pid].answers, f"{pid}@example.com", now)
+            results[pid] = f"/assessment/{token}/results"
+            leads[pid] = f"/dashboard/leads/{lead_id}"
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{port}", results, leads, coach_email)
+    finally:
+        server.shutdown()
+        thread.join(10)
+        dispose(app)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if ON_CI:
+            pytest.fail("Chromium is required on CI (apt-get install chromium)")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def runner_contexts(browser):
+    contexts = {width: browser.new_context(**options) for width, options in VIEWPORTS.items()}
+    yield contexts
+    for context in contexts.values():
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def coach_contexts(browser, site):
+    """One signed-in coach per width, signed in through the real form."""
+    contexts = {}
+    for width, options in VIEWPORTS.items():
+        context = browser.new_context(**options)
+        page = context.new_page()
+        page.goto(f"{site.base}/auth/login")
+        page.get_by_label("Email").fill(site.coach_email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard/**")
+        page.close()
+        contexts[width] = context
+    yield contexts
+    for context in contexts.values():
+        context.close()
+
+
+def _axe_report(results) -> str:
+    lines = []
+    for v in results.response["violations"]:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        for node in v["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}"
+                         f"\n      {node.get('html', '')[:200]}")
+    return "\n".join(lines)
+
+
+def _check_page(page, shot: str) -> None:
+    """Every page: no sideways scroll, no axe violations, a full-page screenshot."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)  # before asserting: look at failures too
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # On a phone (is_mobile) Chromium zooms out to fit wide content, which widens innerWidth
+    # with it: so the page must also still be at the width it was opened at.
+    viewport = page.viewport_size["width"]
+    assert scroll <= inner == viewport, \
+        f"{shot}: the page scrolls sideways ({scroll}px of content, {inner}px window, {viewport}px viewport)"
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{shot}: axe-core found\n{_axe_report(results)}"
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+@pytest.mark.parametrize("pid", PERSONA_IDS)
+def test_results_page(site, runner_contexts, pid, width):
+    page = runner_contexts[width].new_page()
+    try:
+        response = page.goto(site.base + site.results[pid])
+        assert response.status == 200
+        text = page.locator("main").inner_text()
+        present, absent = RESULTS_EXPECT[pid]
+        for phrase in present:
+            assert phrase in text, f"{pid}: the results page lacks {phrase!r}"
+        for phrase in absent:
+            assert phrase not in text, f"{pid}: the results page shows {phrase!r}"
+        if pid == "chest_pain":
+            assert page.get_by_role("link", name=CTA).count() == 0
+            assert page.locator(".exercise, .week").count() == 0
+        else:
+            assert page.get_by_role("heading", name="Your week").is_visible()
+        if BY_ID[pid].safety == "amber":
+            changes = page.locator(".alert-amber ul").nth(1).locator("li")
+            assert changes.count() >= 1, f"{pid}: no list of plan changes"
+        _check_page(page, f"results-{pid}-{width}.png")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+@pytest.mark.parametrize("pid", PERSONA_IDS)
+def test_lead_page(site, coach_contexts, pid, width):
+    page = coach_contexts[width].new_page()
+    try:
+        response = page.goto(site.base + site.leads[pid])
+        assert response.status == 200 and "/dashboard/leads/" in page.url
+        text = page.locator("main").inner_text()
+        for phrase in LEAD_EXPECT[pid]:
+            assert phrase in text, f"{pid}: the lead page lacks {phrase!r}"
+        if pid == "sex_unanswered_period_skipped":
+            assert page.locator("[id^=skipped-safety-]").is_visible()
+        # Every "why" and the raw answers open, as a coach preparing a call would have them.
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        _check_page(page, f"lead-{pid}-{width}.png")
+    finally:
+        page.close()
