@@ -3,6 +3,7 @@ the outbox and can be read here. Registered only when ``SMTP_URL`` is unset."""
 
 from __future__ import annotations
 
+import re
 from ipaddress import ip_address
 
 from flask import Blueprint, abort, render_template, request
@@ -26,6 +27,9 @@ def local_only() -> None:
         abort(404)
 
 
+LINK = re.compile(r"(?:https?|webcal)://[^\s<>\"')]+")
+
+
 @bp.get("/")
 def index() -> str:
     messages = db.session.execute(
@@ -37,16 +41,18 @@ def index() -> str:
 @bp.get("/<int:message_id>")
 def show(message_id: int) -> str:
     message = db.get_or_404(OutboxMessage, message_id)
-    return render_template("mailbox/show.html", message=message)
+    links = list(dict.fromkeys(LINK.findall(message.text_body or "")))
+    return render_template("mailbox/show.html", message=message, links=links)
 
 
 @bp.get("/<int:message_id>/html")
 def html(message_id: int):
-    """The HTML body, sandboxed: shown in an iframe with its own strict policy."""
+    """The HTML body, sandboxed: shown in an iframe with its own strict policy. Its links open
+    in a new tab (a page inside the frame would be refused by the app's frame-ancestors)."""
     message = db.get_or_404(OutboxMessage, message_id)
-    return message.html_body, 200, {
+    return '<base target="_blank">' + message.html_body, 200, {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "frame-ancestors 'self'; sandbox",
+        "frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox",
         "X-Frame-Options": "SAMEORIGIN",
     }

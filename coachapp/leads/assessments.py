@@ -106,6 +106,27 @@ def save_screen(
     submission.updated_at = now
 
 
+def add_tests(rules: Rules, done: AssessmentSubmission, now: datetime) -> AssessmentSubmission:
+    """Come back to add self-tests: a new submission for the same runner, the core answers
+    (and any earlier tests) carried over, starting at the first self-test. It completes like
+    any other (same email → same lead), so results, email and the coach's timeline follow."""
+    submission = start(done.first_touch or {}, now)
+    submission.answers = dict(done.answers)
+    core = [s.id for s in rules.assessment.screens if not s.section.optional]
+    submission.steps_done = [*core, screens.OFFER,
+                             *[s.id for s in rules.assessment.sections if not s.optional]]
+    submission.current_step = "self_tests"
+    return submission
+
+
+def newer_submission(submission: AssessmentSubmission) -> AssessmentSubmission | None:
+    """The runner's latest completed assessment, when it is newer than this one."""
+    if submission.lead_id is None:
+        return None
+    latest = triage.latest_assessment(submission.lead_id)
+    return latest if latest is not None and latest.id != submission.id else None
+
+
 def save_step_all(
     rules: Rules, submission: AssessmentSubmission, values: Mapping[str, Any], now: datetime
 ) -> None:
@@ -179,6 +200,10 @@ def complete(
     followups.replan(rules, lead, now)  # e.g. a red flag now stops sales follow-ups
     followups.enroll(rules, lead, "red_flag" if submission.safety_level == "red" else "assessment_completed", now)
     return Completion(submission=submission, lead=lead, lead_created=created)
+
+
+def lead_of(submission: AssessmentSubmission) -> Lead | None:
+    return db.session.get(Lead, submission.lead_id) if submission.lead_id else None
 
 
 def owner_first_name(submission: AssessmentSubmission) -> str | None:

@@ -24,6 +24,7 @@ from coachapp.rules_store import get_rules
 
 MULTI_TYPES = {"multi_select", "checklist"}
 TOKEN_KEY = "assessment_token"
+PREFILL_KEY = "prefill_from"  # a completed assessment whose runner came back to add tests
 
 
 @bp.get("/")
@@ -165,6 +166,7 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
     form = ContactForm()
     if request.method == "GET":
         form.time_zone.data = current_app.config["DEFAULT_TIME_ZONE"]
+        _prefill_contact(form)
     if request.method == "POST":
         if request.form.get("nav") == "back":
             return _go(submission.token, screens.OFFER)
@@ -195,13 +197,46 @@ def results(token: str) -> Response | str:
     red = submission.result["safety"]["level"] == "red"
     return render_template("public/results.html", submission=submission,
                            result=submission.result, strategy_url=_strategy_url(submission),
-                           coach_name=flow.owner_first_name(submission) if red else None)
+                           coach_name=flow.owner_first_name(submission) if red else None,
+                           untested=_untested(submission), start_form=StartForm(),
+                           newer=flow.newer_submission(submission))
+
+
+@bp.post("/assessment/<token>/add-tests")
+@limiter.limit(START_LIMIT)
+def add_tests(token: str) -> Response:
+    """From the results: come back and add self-tests (same runner, same lead)."""
+    done = _submission_or_404(token)
+    if not done.completed or not StartForm().validate_on_submit():
+        return redirect(url_for(".results", token=token))
+    rules = get_rules()
+    submission = flow.add_tests(rules, done, utcnow())
+    db.session.commit()
+    session[TOKEN_KEY] = submission.token
+    session[PREFILL_KEY] = done.token
+    return _go(submission.token, screens.following(rules, screens.OFFER, submission.answers))
+
+
+def _untested(submission: AssessmentSubmission) -> list[str]:
+    """Tests that would turn an estimate into a measurement, for the results' invitation."""
+    regions = (submission.result or {}).get("regions") or []
+    return [r["test_name"] for r in regions if r.get("finding") is None and r.get("test_name")]
 
 
 def _strategy_url(submission: AssessmentSubmission) -> str | None:
     if "public.strategy_session" in current_app.view_functions:
         return url_for(".strategy_session", from_assessment=submission.token)
     return None
+
+
+def _prefill_contact(form: ContactForm) -> None:
+    """Back to add self-tests: the runner already told us who they are."""
+    earlier = flow.by_token(session.get(PREFILL_KEY))
+    lead = flow.lead_of(earlier) if earlier is not None and earlier.completed else None
+    if lead is not None:
+        form.first_name.data, form.email.data = lead.first_name, lead.email_display
+        form.time_zone.data = lead.time_zone or form.time_zone.data
+        form.consent_marketing.data = lead.consent_marketing_at is not None
 
 
 def _render_contact(rules, submission, form) -> str:

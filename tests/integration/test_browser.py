@@ -100,7 +100,8 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
         seen += 1
         assert seen < 60, page.url
         tallest = max(tallest, page.evaluate("document.documentElement.scrollHeight"))
-        if shots and seen in (1, 6):
+        if shots and seen in (1, 6):  # a single-tap screen, and the safety list
+            _axe(page)
             page.screenshot(path=str(ARTIFACTS / f"{shots}-screen-{seen}.png"), full_page=True)
         before = page.url
         auto = page.locator("form[data-auto-advance]").count() > 0
@@ -113,12 +114,14 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
             page.wait_for_url(lambda url: url != before)
         assert page.locator(".error").count() == 0, (page.url, page.locator(".error").all_inner_texts())
     if shots:
+        _axe(page)
         page.screenshot(path=str(ARTIFACTS / f"{shots}-offer.png"), full_page=True)
     core_taps = taps
     page.get_by_role("button", name="Do the self-tests").click()
     page.wait_for_url("**/knee_to_wall")
     tallest = max(tallest, page.evaluate("document.documentElement.scrollHeight"))
     if shots:
+        _axe(page)
         page.screenshot(path=str(ARTIFACTS / f"{shots}-self-test.png"), full_page=True)
     _answer_screen(page, answers)
     page.get_by_role("button", name="Save and show my plan").click()
@@ -127,6 +130,7 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
     page.get_by_label("Email", exact=True).fill("dana@example.com")
     page.locator('[name="consent_health"]').check()
     if shots:
+        _axe(page)
         page.screenshot(path=str(ARTIFACTS / f"{shots}-contact.png"), full_page=True)
     page.get_by_role("button", name="Show my plan").click()
     return {"taps": core_taps, "tallest": tallest}

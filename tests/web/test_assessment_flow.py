@@ -276,3 +276,28 @@ def test_an_unknown_time_zone_is_refused_next_to_the_field(web):
                               "time_zone": "Mars/Olympus", "nav": "next"})
     assert response.status_code == 422
     assert 'id="time_zone-error"' in response.get_data(as_text=True)
+
+
+def test_a_runner_comes_back_to_add_self_tests_same_lead(web):
+    rules = get_rules()
+    core_only = {k: v for k, v in DESK_ACHILLES.items() if k not in ("ktw_left_cm", "ktw_right_cm")}
+    first = walk_assessment(web, rules, core_only, CONTACT)
+    html = web.get(f"/assessment/{first}/results").get_data(as_text=True)
+    assert "Sharpen this with a self-test" in html and "knee-to-wall" in html
+    response = web.post(f"/assessment/{first}/add-tests", {})
+    location = response.headers["Location"]
+    assert location.endswith("/knee_to_wall")  # the core is carried over: straight to the tests
+    second = location.split("/")[2]
+    response = web.post(f"/assessment/{second}/knee_to_wall",
+                        {"ktw_left_cm": "8", "ktw_right_cm": "8", "nav": "finish"})
+    assert response.headers["Location"].endswith(f"/assessment/{second}/contact")
+    contact = web.get(f"/assessment/{second}/contact").get_data(as_text=True)
+    assert 'value="Dana"' in contact and 'value="Dana.Runner@example.com"' in contact  # prefilled
+    response = web.post(f"/assessment/{second}/contact",
+                        {"first_name": "Dana", "email": "Dana.Runner@example.com", "consent_health": "y",
+                         "time_zone": "America/Chicago", "nav": "next"})
+    assert response.headers["Location"].endswith(f"/assessment/{second}/results")
+    assert _count(Lead) == 1 and _count(AssessmentSubmission) == 2
+    newer = web.get(f"/assessment/{second}/results").get_data(as_text=True)
+    assert "Ankle dorsiflexion" in newer[newer.index('class="card summary"'):]
+    assert "You have newer results" in web.get(f"/assessment/{first}/results").get_data(as_text=True)
