@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
+#: The standalone form (no recent assessment): 12 fields.
 STRATEGY_FORM: dict[str, Any] = {
     "first_name": "Dana",
-    "last_name": "Runner",
     "email": "dana.runner@example.com",
     "phone": "(512) 555-0143",
     "goals": "Run the Austin Marathon without my knee giving out at mile 18.",
-    "running_history": "2-5",
-    "weekly_km": "45",
-    "race_name": "Austin Marathon",
-    "race_date": (date.today() + timedelta(weeks=12)).isoformat(),
     "dealing_with": ["pain", "structure"],
-    "limitations": "Left knee pain after long runs.",
     "services": ["mobility_coaching"],
     "delivery": "in_person",
-    "in_area": "yes",
     "start_timing": "asap",
     "preferred_contact": "phone",
-    "contact_times": ["evenings"],
     "time_zone": "America/Chicago",
-    "heard_about": "strava",
+    "consent": "y",
+}
+
+#: From a recent assessment: only what is new (8 fields).
+QUICK_FORM: dict[str, Any] = {
+    "goals": "Run the Austin Marathon without my knee giving out at mile 18.",
+    "services": ["mobility_coaching"],
+    "delivery": "either_near",
+    "preferred_contact": "phone",
+    "contact_times": ["evenings"],
+    "phone": "(512) 555-0143",
+    "time_zone": "America/Chicago",
     "consent": "y",
 }
 

@@ -43,12 +43,12 @@ class StrategyIntake:
     first_name: str
     email: str
     goals: str
-    running_history: str
     services: list[str]
     delivery: str
     preferred_contact: str
     time_zone: str
-    start_timing: str
+    running_history: str | None = None
+    start_timing: str | None = None
     consent_marketing: bool = False
     last_name: str | None = None
     phone: str | None = None
@@ -91,6 +91,12 @@ def health_options(rules: Rules) -> list[tuple[str, str]]:
     options = rules.assessment.question("sf_screen").options
     return [(INTAKE_KEYS.get(o.value, o.value), o.label)
             for o in options if o.value != "none" and o.value not in AMBER_ONLY]
+
+
+def assessment_health_check(answers: dict[str, Any]) -> list[str]:
+    """The intake's safety screen, answered by a recent assessment (not asked twice)."""
+    return [INTAKE_KEYS.get(v, v) for v in answers.get("sf_screen") or []
+            if v != "none" and v not in AMBER_ONLY]
 
 
 def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, Any]:

@@ -27,7 +27,7 @@ STATUSES = ("normal", "clinician_first", "clearance_recommended", "closed")
 FIT_BANDS, INTENT_BANDS = ("A", "B", "C"), ("1", "2", "3")
 TIERS = tuple(f + i for f in FIT_BANDS for i in INTENT_BANDS)
 LABELLED_HERE = ("dealing_with", "start_timing", "stage", "safety_level")
-DEALING_WITH = ("pain", "injury", "stalled", "structure", "performance", "general_health")
+DEALING_WITH = ("pain", "injury", "stalled", "structure", "performance", "general_health", "not_running")
 STAGES = ("new", "contacted", "session_booked", "session_held", "no_show", "client", "nurture", "lost")
 
 

@@ -81,7 +81,8 @@ def build_facts(lead: Lead, assessment: AssessmentSubmission | None,
             delivery=answers.get("delivery"),
             dealing_with=answers.get("dealing_with") or [],
             start_timing=answers.get("start_timing"),
-            is_runner=answers.get("running_history") not in (None, "not_running"),
+            is_runner=(answers.get("running_history") != "not_running" if answers.get("running_history")
+                       else "not_running" not in (answers.get("dealing_with") or [])),
         )
         if answers.get("in_area") is not None:
             facts["in_area"] = answers["in_area"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -17,7 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -68,14 +70,6 @@ class ContactForm(FlaskForm):
 
 # --- Free Strategy Session ------------------------------------------------------------------
 
-RUNNING_HISTORY = [
-    ("", "Choose one"),
-    ("not_running", "I don't run (yet)"),
-    ("<1", "Less than a year"),
-    ("1-2", "1–2 years"),
-    ("2-5", "2–5 years"),
-    ("5+", "More than 5 years"),
-]
 DEALING_WITH = [
     ("pain", "Something hurts"),
     ("injury", "Coming back from an injury"),
@@ -83,6 +77,7 @@ DEALING_WITH = [
     ("structure", "I want more structure than a gym gives me"),
     ("performance", "I want to run or move better"),
     ("general_health", "General health and staying active"),
+    ("not_running", "I don't run (yet)"),
 ]
 SERVICE_CHOICES = [
     ("personal_training", "Personal training"),
@@ -91,8 +86,8 @@ SERVICE_CHOICES = [
     ("online_coaching", "Online coaching"),
     ("not_sure", "Not sure yet — help me choose"),
 ]
-DELIVERY = [("in_person", "In person (Austin, TX)"), ("online", "Online"), ("either", "Either works")]
-YES_NO = [("yes", "Yes"), ("no", "No")]
+DELIVERY = [("in_person", "In person — I live in or near Austin, TX"), ("online", "Online"),
+            ("either_near", "Either — I live in or near Austin"), ("either_far", "Either — I live further away")]
 START_TIMING = [
     ("asap", "As soon as possible"),
     ("within_month", "Within a month"),
@@ -101,28 +96,64 @@ START_TIMING = [
 ]
 CONTACT_METHODS = [("phone", "Phone call"), ("text", "Text message"), ("email", "Email")]
 CONTACT_TIMES = [("mornings", "Mornings"), ("afternoons", "Afternoons"), ("evenings", "Evenings")]
-HEARD_ABOUT = [
-    ("", "Choose one (optional)"),
-    ("google", "Google search"),
-    ("instagram", "Instagram"),
-    ("facebook", "Facebook"),
-    ("friend", "A friend or client"),
-    ("race_event", "A race or event"),
-    ("strava", "Strava or a running club"),
-    ("assessment", "The Runner Assessment"),
-    ("other", "Somewhere else"),
-]
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def time_zone_choices() -> list[SelectChoice]:
-    from zoneinfo import available_timezones
+#: The zones most runners here pick, named the way people say them, listed first.
+COMMON_ZONES = {
+    "America/New_York": "Eastern Time", "America/Chicago": "Central Time",
+    "America/Denver": "Mountain Time", "America/Phoenix": "Mountain Time (Arizona, no DST)",
+    "America/Los_Angeles": "Pacific Time", "America/Anchorage": "Alaska Time",
+    "Pacific/Honolulu": "Hawaii Time", "America/Toronto": "Eastern Time (Canada)",
+    "Europe/London": "UK time", "Europe/Berlin": "Central European Time",
+}
 
+
+def _offset(zone: str, now: datetime) -> str:
+    delta = now.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(delta.total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "−"), abs(minutes)
+    return f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+
+
+def zone_label(zone: str, now: datetime) -> str:
+    place = zone.rsplit("/", 1)[-1].replace("_", " ")
+    name = COMMON_ZONES.get(zone)
+    where = name or zone.split("/")[0]
+    return f"{where} — {place} ({_offset(zone, now)})" if name else f"{place} — {where} ({_offset(zone, now)})"
+
+
+@lru_cache(maxsize=1)
+def _canonical_zones() -> frozenset[str]:
+    """Zones listed in tzdata's zone1970.tab (no old aliases such as Asia/Calcutta), if present."""
+    for path in ("/usr/share/zoneinfo/zone1970.tab", "/usr/share/zoneinfo/zone.tab"):
+        try:
+            with open(path, encoding="utf-8") as tab:
+                return frozenset(line.split("\t")[2].strip() for line in tab
+                                 if line.strip() and not line.startswith("#"))
+        except OSError:
+            continue
+    return frozenset()
+
+
+@lru_cache(maxsize=2)
+def _zone_choices(day: date) -> tuple[SelectChoice, ...]:
+    now = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
     zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-    return [SelectChoice(zone, zone.replace("_", " ")) for zone in zones]
+    common = [SelectChoice(z, zone_label(z, now)) for z in COMMON_ZONES]
+    canonical = _canonical_zones()
+    rest = sorted((SelectChoice(z, zone_label(z, now)) for z in zones
+                   if z not in COMMON_ZONES and (not canonical or z in canonical)),
+                  key=lambda c: c.label)
+    return tuple(common + rest)
+
+
+def time_zone_choices() -> list[SelectChoice]:
+    """Friendly names ("Central Time — Chicago (UTC−6)"); the value stays the IANA id."""
+    return list(_zone_choices(datetime.now(UTC).date()))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -130,78 +161,67 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StrategySessionForm(FlaskForm):
-    """The "Book a Free Strategy Session" intake. Shape only; the service decides the rest."""
+class _StrategyBase(FlaskForm):
+    """What both versions of the strategy-session form ask (shape only; the service decides)."""
 
-    first_name = StringField("First name", filters=[_strip],
-                             validators=[DataRequired("Tell us your first name."), Length(max=80)],
-                             render_kw={"autocomplete": "given-name"})
-    last_name = StringField("Last name", filters=[_strip], validators=[Optional(), Length(max=80)],
-                            render_kw={"autocomplete": "family-name"})
-    email = EmailField("Email", filters=[_strip], validators=[
-        DataRequired("We need your email to confirm your session."), Length(max=254),
-        Email("That doesn't look like an email address.", check_deliverability=False)],
-        render_kw={"autocomplete": "email", "inputmode": "email"})
-    phone = TelField("Phone", filters=[_strip], validators=[Optional(), Length(max=32)],
-                     render_kw={"autocomplete": "tel", "inputmode": "tel"},
-                     description="US numbers as you'd dial them; others with + and country code.")
-    goals = TextAreaField("What are you working toward?", filters=[_strip],
+    goals = TextAreaField("What would you like help with?", filters=[_strip],
                           validators=[DataRequired("Tell us a little about your goal."), Length(max=2000)],
                           description="A race, running without pain, moving better, getting stronger…")
-    running_history = SelectField("How long have you been running?", choices=choices(RUNNING_HISTORY),
-                                  validators=[DataRequired("Choose one.")])
-    weekly_km = IntegerField("About how far do you run in a typical week? (km)",
-                             validators=[Optional(), NumberRange(0, 300, "Enter 0 to 300 km.")],
-                             description="1 mile ≈ 1.6 km. Leave empty if you don't run.",
-                             render_kw={"inputmode": "numeric"})
-    race_name = StringField("Any race coming up?", filters=[_strip], validators=[Optional(), Length(max=120)],
-                            description="e.g. Austin Marathon")
-    race_date = DateField("Race date", validators=[Optional()])
-    dealing_with = MultiCheckboxField("What are you dealing with?", choices=choices(DEALING_WITH))
-    limitations = TextAreaField("Injuries, conditions or limitations we should know about", filters=[_strip],
-                                validators=[Optional(), Length(max=2000)])
     services = MultiCheckboxField("Which service interests you?", choices=choices(SERVICE_CHOICES),
                                   validators=[DataRequired("Choose at least one — or “Not sure yet”.")])
     delivery = RadioField("In person or online?", choices=choices(DELIVERY),
                           validators=[DataRequired("Choose in person, online or either.")])
-    in_area = RadioField("Do you live in or near Austin, TX?", choices=choices(YES_NO), validators=[Optional()])
-    start_timing = RadioField("When would you like to start?", choices=choices(START_TIMING),
-                              validators=[DataRequired("Choose when you'd like to start.")])
-    health_check = MultiCheckboxField(
-        "Do any of these apply to you right now?", choices=[],
-        description="Tick any that apply — leave them all empty if none do. It helps us keep you safe.")
     preferred_contact = RadioField("How should we reach you?", choices=choices(CONTACT_METHODS),
                                    validators=[DataRequired("Choose how we should reach you.")])
-    contact_times = MultiCheckboxField("When is best?", choices=choices(CONTACT_TIMES))
+    phone = TelField("Phone", filters=[_strip], validators=[Optional(), Length(max=32)],
+                     render_kw={"autocomplete": "tel", "inputmode": "tel"},
+                     description="Needed for a call or a text. US numbers as you'd dial them; others with +.")
     time_zone = SelectField("Your time zone", choices=[], validators=[DataRequired("Choose your time zone.")],
                             description="So we call at a sensible hour for you.")
-    heard_about = SelectField("How did you hear about us?", choices=choices(HEARD_ABOUT), validators=[Optional()])
     consent = BooleanField(
         "I agree that Motive Training may use what I share here, including anything about injuries or "
         "health, to prepare for and follow up on my strategy session.",
         validators=[DataRequired("We need your consent to use this information to prepare your session.")])
-    consent_marketing = BooleanField("Send me occasional tips and news (unsubscribe any time).")
     assessment_token = HiddenField()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.time_zone.choices = time_zone_choices()
 
-    def validate_race_date(self, field) -> None:
-        from datetime import date, timedelta
-
-        if field.data and field.data < date.today() - timedelta(days=1):
-            raise ValidationError("That date has passed — leave it empty if there's no race coming up.")
-        if field.data and field.data > date.today() + timedelta(days=3 * 365):
-            raise ValidationError("Enter a date within the next three years.")
-
     def validate(self, extra_validators=None) -> bool:
-        """Field checks, then the ones that need two fields (Optional() would skip them)."""
+        """Field checks, then the one that needs two fields (Optional() would skip it)."""
         valid = super().validate(extra_validators)
-        if self.delivery.data == "in_person" and not self.in_area.data:
-            self.in_area.errors.append("Tell us whether you're near Austin, so we know if we can meet in person.")
-            valid = False
         if self.preferred_contact.data in ("phone", "text") and not self.phone.data:
             self.phone.errors.append("Add a phone number so we can call or text you — or choose email.")
             valid = False
         return valid
+
+
+class StrategySessionForm(_StrategyBase):
+    """The standalone "Book a Free Strategy Session" form (no recent assessment): 12 fields."""
+
+    first_name = StringField("First name", filters=[_strip],
+                             validators=[DataRequired("Tell us your first name."), Length(max=80)],
+                             render_kw={"autocomplete": "given-name"})
+    email = EmailField("Email", filters=[_strip], validators=[
+        DataRequired("We need your email to confirm your session."), Length(max=254),
+        Email("That doesn't look like an email address.", check_deliverability=False)],
+        render_kw={"autocomplete": "email", "inputmode": "email"})
+    dealing_with = MultiCheckboxField("What are you dealing with?", choices=choices(DEALING_WITH))
+    start_timing = RadioField("When would you like to start?", choices=choices(START_TIMING),
+                              validators=[DataRequired("Choose when you'd like to start.")])
+    health_check = MultiCheckboxField(
+        "Do any of these apply to you right now?", choices=[],
+        description="Tick any that apply — leave them all empty if none do. It helps us keep you safe.")
+
+    FIELDS = ("first_name", "email", "goals", "dealing_with", "services", "delivery", "start_timing",
+              "health_check", "preferred_contact", "phone", "time_zone", "consent")
+
+
+class QuickStrategyForm(_StrategyBase):
+    """From a recent assessment: only what is new (8 fields); the rest comes from the assessment."""
+
+    contact_times = MultiCheckboxField("When is best?", choices=choices(CONTACT_TIMES))
+
+    FIELDS = ("goals", "services", "delivery", "preferred_contact", "contact_times", "phone",
+              "time_zone", "consent")

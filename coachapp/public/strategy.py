@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -13,63 +13,82 @@ from coachapp.emails import outbox
 from coachapp.extensions import db, limiter
 from coachapp.leads import brief as briefs
 from coachapp.leads.assessments import by_token
-from coachapp.leads.intake import InvalidPhone, StrategyIntake, health_options, submit
+from coachapp.leads.intake import (
+    InvalidPhone,
+    StrategyIntake,
+    assessment_health_check,
+    health_options,
+    submit,
+)
 from coachapp.leads.services import InvalidEmail
 from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest, utcnow
 from coachapp.public import bp
-from coachapp.public.forms import StrategySessionForm, choices
+from coachapp.public.forms import QuickStrategyForm, StrategySessionForm, choices
 from coachapp.public.tracking import first_touch
 from coachapp.rules_store import get_rules
 
-HISTORY_FROM_ASSESSMENT = {"<1": "<1", "1-2": "1-2", "2-5": "2-5", "5+": "5+"}
+FRESH = timedelta(days=30)  # an older assessment's safety answers are asked again
 
 
-def _form() -> StrategySessionForm:
+def _recent(token: str | None) -> AssessmentSubmission | None:
+    """A completed assessment from the last 30 days that this form may build on."""
+    submission = by_token(token) if token else None
+    if submission is None or not submission.completed or submission.lead_id is None:
+        return None
+    completed = submission.completed_at
+    if completed.tzinfo is None:
+        completed = completed.replace(tzinfo=UTC)
+    return submission if utcnow() - completed <= FRESH else None
+
+
+def _form(linked: AssessmentSubmission | None) -> StrategySessionForm | QuickStrategyForm:
+    if linked is not None:
+        return QuickStrategyForm()
     form = StrategySessionForm()
     form.health_check.choices = choices(health_options(get_rules()))
     return form
 
 
-def _prefill(form: StrategySessionForm, token: str) -> AssessmentSubmission | None:
+def _prefill(form, token: str) -> AssessmentSubmission | None:
     """Coming from an assessment's results page: fill in what we already know."""
     submission = by_token(token)
     if submission is None or not submission.completed or submission.lead_id is None:
         return None
     lead = db.session.get(Lead, submission.lead_id)
-    answers = submission.answers
-    form.first_name.data = lead.first_name
-    form.last_name.data = lead.last_name
-    form.email.data = lead.email_display
-    form.running_history.data = HISTORY_FROM_ASSESSMENT.get(answers.get("years_running"), "")
-    if answers.get("weekly_km") is not None:
-        form.weekly_km.data = int(answers["weekly_km"])
-    if answers.get("race_date"):
-        form.race_date.data = date.fromisoformat(answers["race_date"])
+    form.assessment_token.data = token
+    form.phone.data = lead.phone
+    form.time_zone.data = lead.time_zone or form.time_zone.data
+    if isinstance(form, StrategySessionForm):  # older than 30 days: the long form, prefilled
+        form.first_name.data = lead.first_name
+        form.email.data = lead.email_display
+        form.dealing_with.data = _dealing_with(submission.answers)
+    return submission
+
+
+def _dealing_with(answers: dict[str, Any]) -> list[str]:
     dealing = []
     if (answers.get("current_pain_nrs") or 0) >= 1:
         dealing.append("pain")
-    if answers.get("injury_history") not in (None, "none"):
-        dealing.append("injury")
-    form.dealing_with.data = dealing
-    form.heard_about.data = "assessment"
-    form.consent_marketing.data = lead.consent_marketing_at is not None
-    form.assessment_token.data = token
-    return submission
+    if answers.get("injury_history") in ("recent_stopped", "recent_ran_through"):
+        dealing.append("injury")  # an injury more than a year ago is history, not what they face now
+    return dealing
 
 
 @bp.route("/strategy-session", methods=["GET", "POST"])
 @limiter.limit("10/hour", methods=["POST"])
 def strategy_session() -> Response | str | tuple[str, int]:
-    form = _form()
+    token = request.args.get("from_assessment") if request.method == "GET" else request.form.get(
+        "assessment_token")
+    recent = _recent(token)
+    form = _form(recent)
     linked = None
     if request.method == "GET":
         form.time_zone.data = current_app.config["DEFAULT_TIME_ZONE"]
-        token = request.args.get("from_assessment")
         if token:
             linked = _prefill(form, token)
-        return render_template("public/strategy.html", form=form, linked=linked)
+        return _page(form, linked, recent)
     if form.validate_on_submit():
-        intake = _intake(form)
+        intake = _intake(form, recent)
         try:
             outcome = submit(get_rules(), intake, first_touch(), utcnow())
         except InvalidPhone:
@@ -80,23 +99,59 @@ def strategy_session() -> Response | str | tuple[str, int]:
             outbox.commit()
             return redirect(url_for(".strategy_thanks", token=outcome.request.token))
         db.session.rollback()
-    return render_template("public/strategy.html", form=form, linked=linked), 422
+    return _page(form, by_token(token) if token else None, recent), 422
 
 
-def _intake(form: StrategySessionForm) -> StrategyIntake:
+def _page(form, linked, recent) -> str:
+    lead = db.session.get(Lead, recent.lead_id) if recent is not None else None
+    fields = [form[name] for name in form.FIELDS]
+    return render_template("public/strategy.html", form=form, fields=fields, linked=linked, lead=lead,
+                           seconds=form_seconds(fields))
+
+
+def _intake(form, recent: AssessmentSubmission | None) -> StrategyIntake:
+    """The intake from the form; with a recent assessment, everything else comes from it."""
     data: dict[str, Any] = form.data
-    return StrategyIntake(
-        first_name=data["first_name"], last_name=data["last_name"] or None, email=data["email"],
-        phone=data["phone"] or None, goals=data["goals"], running_history=data["running_history"],
-        weekly_km=data["weekly_km"], race_name=data["race_name"] or None, race_date=data["race_date"],
-        dealing_with=list(data["dealing_with"] or []), limitations=data["limitations"] or None,
-        services=list(data["services"]), delivery=data["delivery"],
-        in_area=None if not data["in_area"] else data["in_area"] == "yes",
-        preferred_contact=data["preferred_contact"], contact_times=list(data["contact_times"] or []),
-        time_zone=data["time_zone"], heard_about=data["heard_about"] or None,
-        start_timing=data["start_timing"], health_check=list(data["health_check"] or []),
-        consent_marketing=bool(data["consent_marketing"]), assessment_token=data["assessment_token"] or None,
+    delivery, in_area = DELIVERY_MEANS[data["delivery"]]
+    common = dict(
+        goals=data["goals"], services=list(data["services"]), delivery=delivery, in_area=in_area,
+        preferred_contact=data["preferred_contact"], phone=data["phone"] or None,
+        time_zone=data["time_zone"], assessment_token=data["assessment_token"] or None,
     )
+    if recent is None:
+        return StrategyIntake(
+            first_name=data["first_name"], email=data["email"], start_timing=data["start_timing"],
+            dealing_with=list(data["dealing_with"] or []), health_check=list(data["health_check"] or []),
+            **common,
+        )
+    lead = db.session.get(Lead, recent.lead_id)
+    answers = recent.answers
+    race = answers.get("race_date")
+    return StrategyIntake(
+        first_name=lead.first_name or "", email=lead.email_display, last_name=lead.last_name,
+        running_history=answers.get("years_running"), weekly_km=answers.get("weekly_km"),
+        race_date=date.fromisoformat(race) if race else None,
+        dealing_with=_dealing_with(answers), contact_times=list(data["contact_times"] or []),
+        health_check=assessment_health_check(answers), consent_marketing=lead.consent_marketing_at is not None,
+        heard_about="assessment", **common,
+    )
+
+
+#: The delivery choice → (delivery, in or near Austin); "either" says which side of town.
+DELIVERY_MEANS = {"in_person": ("in_person", True), "online": ("online", None),
+                  "either_near": ("either", True), "either_far": ("either", False)}
+
+#: Each form field as the assessment's question type, so the "takes about N minutes" promise is
+#: kept by the same time budget (rules/assessment: budget.per_type).
+FIELD_TYPES = {"TextAreaField": "text", "MultiCheckboxField": "multi_select", "RadioField": "single_select",
+               "SelectField": "single_select", "BooleanField": "boolean", "StringField": "text",
+               "EmailField": "text", "TelField": "text"}
+
+
+def form_seconds(fields) -> int:
+    budget = get_rules().assessment.budget
+    seconds = sum(budget.costs[FIELD_TYPES.get(f.type, "text")].seconds for f in fields)
+    return round(seconds + budget.screen_seconds)
 
 
 @bp.get("/strategy-session/thanks/<token>")

@@ -28,3 +28,16 @@ def weekday(day: str) -> str:
     names = {"Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday",
              "Fri": "Friday", "Sat": "Saturday", "Sun": "Sunday"}
     return names.get(day, day)
+
+
+@bp.app_template_filter("zone_name")
+def zone_name(zone: str | None) -> str:
+    """"Central Time — Chicago (UTC−6)" for an IANA id, as the forms show it."""
+    from datetime import UTC, datetime
+
+    from coachapp.public.forms import zone_label
+
+    try:
+        return zone_label(zone or "", datetime.now(UTC))
+    except (KeyError, ValueError):
+        return (zone or "").replace("_", " ")

@@ -118,3 +118,18 @@ def test_pails_rails_must_be_marked_passive(broken) -> None:
         by_id(d["exercises"], "hip_9090_er_pails_rails").pop("passive_end_range")
 
     assert has(broken(exercises__library=edit), "exercise 'hip_9090_er_pails_rails'", "passive_end_range")
+
+
+def test_rules_check_fails_when_the_core_goes_over_its_time_budget(broken) -> None:
+    def tight(d):
+        d["budget"]["max_core_taps"] = 20
+        d["budget"]["max_core_seconds"] = 60
+
+    errors = broken(assessment__runner_assessment=tight)
+    assert has(errors, "assessment/runner_assessment.yaml: budget", "over max_core_taps (20)")
+    assert has(errors, "assessment/runner_assessment.yaml: budget", "over max_core_seconds (60 s)")
+
+
+def test_every_question_type_has_a_time_cost(broken) -> None:
+    errors = broken(assessment__runner_assessment=lambda d: d["budget"]["per_type"].pop("date"))
+    assert has(errors, "budget per_type 'date'", "expected a mapping")

@@ -107,11 +107,11 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
         auto = page.locator("form[data-auto-advance]").count() > 0
         taps += _answer_screen(page, answers)
         if auto and page.locator("form.advancing").count():
-            page.wait_for_url(lambda url: url != before)
+            page.wait_for_url(lambda url, before=before: url != before)
         else:
             page.get_by_role("button", name="Next").click()
             taps += 1
-            page.wait_for_url(lambda url: url != before)
+            page.wait_for_url(lambda url, before=before: url != before)
         assert page.locator(".error").count() == 0, (page.url, page.locator(".error").all_inner_texts())
     if shots:
         _axe(page)
@@ -199,10 +199,24 @@ def test_phone_journey_two_minutes_results_first_email_links_and_calendar(browse
     events = Calendar.from_ical(ics.body()).walk("VEVENT")
     assert events and all(str(e["RRULE"].get("FREQ")[0]) == "WEEKLY" for e in events)
 
+    # The strategy session from the email: only what is new, prefilled, then who calls and when.
     page.goto(links["strategy"])
-    assert page.get_by_label("First name").input_value() == "Dana"
+    assert "Booking as" in page.locator(".notice").inner_text()
+    assert page.locator("#time_zone").input_value() == "America/Denver"  # detected in the browser
     _axe(page)
     page.screenshot(path=str(ARTIFACTS / "strategy-phone.png"), full_page=True)
+    page.get_by_label("What would you like help with?").fill("Run the Austin Marathon pain-free.")
+    page.locator('[name="services"][value="mobility_coaching"]').check()
+    page.locator('[name="delivery"][value="online"]').check()
+    page.locator('[name="preferred_contact"][value="email"]').check()
+    page.locator('[name="consent"]').check()
+    page.get_by_role("button", name="Request my free session").click()
+    page.wait_for_url("**/strategy-session/thanks/**")
+    assert page.get_by_role("heading", name="What happens next").is_visible()
+    assert "MST" in page.content() or "MDT" in page.content()  # the prospect's own time zone
+    assert _no_sideways_scroll(page)
+    _axe(page)
+    page.screenshot(path=str(ARTIFACTS / "strategy-thanks-phone.png"), full_page=True)
     context.close()
 
 
@@ -218,7 +232,28 @@ def test_laptop_screens_look_finished(browser, live):
     assert _no_sideways_scroll(page)
     _axe(page)
     page.screenshot(path=str(ARTIFACTS / "results-laptop.png"), full_page=True)
+    # The other prospect pages: the standalone strategy form, unsubscribe, a 404.
+    page.goto(f"{base}/strategy-session")
+    _axe(page)
+    page.screenshot(path=str(ARTIFACTS / "strategy-laptop.png"), full_page=True)
+    page.goto(f"{base}/unsubscribe/{_unsubscribe_token(live[1])}")
+    assert page.get_by_role("button").count() >= 1
+    _axe(page)
+    page.goto(f"{base}/no-such-page")
+    _axe(page)
     context.close()
+
+
+def _unsubscribe_token(stack: Stack) -> str:
+    from sqlalchemy import select
+
+    from coachapp.extensions import db
+    from coachapp.models import Lead
+    from coachapp.public.unsubscribe import unsubscribe_token
+
+    with stack.app.app_context(), stack.app.test_request_context():
+        lead_id = db.session.execute(select(Lead.id)).scalars().first()
+        return unsubscribe_token(lead_id)
 
 
 def test_assessment_works_without_javascript(browser, live):
@@ -227,23 +262,28 @@ def test_assessment_works_without_javascript(browser, live):
     page = context.new_page()
     page.goto(f"{base}/assessment")
     page.get_by_role("button", name="Start the free assessment").click()
+    page.wait_for_url("**/age_band")
     page.get_by_role("button", name="Next").click()  # nothing answered
+    page.wait_for_load_state()
     assert page.locator(".error").count() >= 1
     page.locator('[name="age_band"][value="30-39"]').check()
     page.get_by_role("button", name="Next").click()
-    assert page.url.endswith("/sex")
+    page.wait_for_url("**/sex")
     page.get_by_role("button", name="Back").click()
-    assert page.url.endswith("/age_band")
+    page.wait_for_url("**/age_band")
     assert page.locator('[name="age_band"][value="30-39"]').is_checked()
     # The whole journey, every screen a plain form.
     while "/self-tests" not in page.url:
         before = page.url
         _answer_screen(page, DESK_ACHILLES)
         page.get_by_role("button", name="Next").click()
-        assert page.url != before and page.locator(".error").count() == 0, page.url
+        page.wait_for_url(lambda url, before=before: url != before)
+        assert page.locator(".error").count() == 0, page.url
     page.get_by_role("button", name="Do the self-tests").click()
+    page.wait_for_url("**/knee_to_wall")
     _answer_screen(page, DESK_ACHILLES)
     page.get_by_role("button", name="Save and show my plan").click()
+    page.wait_for_url("**/contact")
     page.get_by_label("First name").fill("Dana")
     page.get_by_label("Email", exact=True).fill("nojs@example.com")
     page.locator('[name="consent_health"]').check()

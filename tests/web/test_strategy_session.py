@@ -8,7 +8,19 @@ from coachapp.extensions import db
 from coachapp.models import CoachTask, Lead, LeadEvent, OutboxMessage, StrategyRequest
 from coachapp.rules_store import get_rules
 from tests.helpers import CONTACT, DESK_ACHILLES, walk_assessment
-from tests.helpers_strategy import STRATEGY_FORM, make_coach
+from tests.helpers_strategy import QUICK_FORM, STRATEGY_FORM, make_coach
+
+
+def _fields(html: str) -> set[str]:
+    """The visible questions of a form: input, select and textarea names, hidden ones left out."""
+    import re
+
+    names = set()
+    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if name and 'type="hidden"' not in tag and name.group(1) not in ("csrf_token", "nav"):
+            names.add(name.group(1))
+    return names
 
 
 def _count(model) -> int:
@@ -33,9 +45,10 @@ def test_form_renders_with_csrf_and_a_default_time_zone(web):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'name="csrf_token"' in html
-    assert '<option selected value="America/Chicago">' in html
-    assert "2 minutes" in html
+    assert '<option selected value="America/Chicago">Central Time — Chicago (UTC−' in html  # friendly
+    assert "It takes about 2 minutes" in html  # computed from the fields it shows
     assert "timezone.js" in html
+    assert len(_fields(html)) == 12 and "health_check" in _fields(html)
 
 
 def test_new_person_is_stored_prioritised_assigned_tasked_and_emailed(web):
@@ -48,14 +61,15 @@ def test_new_person_is_stored_prioritised_assigned_tasked_and_emailed(web):
     assert "CST" in thanks or "CDT" in thanks
 
     lead = _one(Lead)
-    assert (lead.phone, lead.time_zone, lead.last_name) == ("+15125550143", "America/Chicago", "Runner")
+    assert (lead.phone, lead.time_zone) == ("+15125550143", "America/Chicago")
     assert lead.tier and lead.tier[0] in "ABC" and lead.tier[1] in "123"
     assert lead.priority["reasons"], "the tier must carry its reasons"
     assert {r["axis"] for r in lead.priority["reasons"]} >= {"fit", "urgency"}
+    assert "fit.runner" in {r["rule_id"] for r in lead.priority["reasons"]}  # unless "I don't run (yet)"
     assert lead.owner_id is not None
     request = _one(StrategyRequest)
     assert request.answers["services"] == ["mobility_coaching"]
-    assert request.answers["race_date"] == STRATEGY_FORM["race_date"]
+    assert request.answers["in_area"] is True  # "In person — I live in or near Austin"
     task = _one(CoachTask)
     assert (task.coach_id, task.kind, task.status) == (lead.owner_id, "first_contact", "open")
     assert task.due_at > request.created_at
@@ -66,7 +80,7 @@ def test_new_person_is_stored_prioritised_assigned_tasked_and_emailed(web):
     notification = _outbox("coach_notification")
     assert notification.to_address == "sam@motive.example"
     assert f"[{lead.tier}" in notification.subject
-    for text in ("TALKING POINTS", "Austin Marathon", "Left knee pain", "+15125550143", "Mobility coaching"):
+    for text in ("TALKING POINTS", "Austin Marathon", "mile 18", "+15125550143", "Mobility coaching"):
         assert text in notification.text_body, text
     kinds = set(db.session.execute(select(LeadEvent.kind)).scalars())
     assert {"lead_created", "strategy_requested", "priority", "assignment", "task", "email_queued"} <= kinds
@@ -78,12 +92,14 @@ def test_coming_from_the_assessment_prefills_and_links_one_lead(web):
     results = web.get(f"/assessment/{token}/results").get_data(as_text=True)
     assert f"/strategy-session?from_assessment={token}" in results
     page = web.get(f"/strategy-session?from_assessment={token}").get_data(as_text=True)
-    assert 'value="Dana"' in page and 'value="Dana.Runner@example.com"' in page
-    assert f'value="{token}"' in page
+    # Only what is new: at most 8 questions, no health screen (the assessment answered it).
+    assert _fields(page) == {"goals", "services", "delivery", "preferred_contact", "contact_times",
+                             "phone", "time_zone", "consent"}
+    assert "Booking as <strong>Dana</strong>" in page and f'value="{token}"' in page
+    assert "about 1 minute" in page
     tier_after_assessment = _one(Lead).tier
     assert tier_after_assessment is not None  # the assessment alone already tiers the lead
-    form = {**STRATEGY_FORM, "email": "Dana.Runner@example.com", "assessment_token": token}
-    response = web.post("/strategy-session", form)
+    response = web.post("/strategy-session", {**QUICK_FORM, "assessment_token": token})
     assert response.status_code == 302
     assert _count(Lead) == 1
     request = _one(StrategyRequest)
@@ -93,6 +109,33 @@ def test_coming_from_the_assessment_prefills_and_links_one_lead(web):
     brief = _outbox("coach_notification").text_body
     assert "RUNNER ASSESSMENT" in brief and "Ankle dorsiflexion" in brief
     assert "Take the 2-minute Runner Assessment" not in _outbox("strategy_confirmation").html_body
+    answers = request.answers
+    assert answers["running_history"] == "2-5" and answers["race_date"] == DESK_ACHILLES["race_date"]
+    assert answers["health_check"] == [] and answers["contact_times"] == ["evenings"]
+
+
+def test_an_older_assessment_asks_the_health_questions_again(web):
+    from datetime import timedelta
+
+    from coachapp.models import AssessmentSubmission
+
+    token = walk_assessment(web, get_rules(), DESK_ACHILLES, CONTACT)
+    submission = _one(AssessmentSubmission)
+    submission.completed_at = submission.completed_at - timedelta(days=31)
+    db.session.commit()
+    page = web.get(f"/strategy-session?from_assessment={token}").get_data(as_text=True)
+    assert "health_check" in _fields(page) and "more than 30 days old" in page
+    assert 'value="Dana"' in page  # the long form, prefilled
+
+
+def test_a_red_flag_assessment_stays_clinician_first_through_the_short_form(web):
+    make_coach(db)
+    token = walk_assessment(web, get_rules(), {**DESK_ACHILLES, "sf_screen": ["numb_tingle_weak"]}, CONTACT)
+    response = web.post("/strategy-session", {**QUICK_FORM, "assessment_token": token})
+    assert response.status_code == 302
+    lead = _one(Lead)
+    assert lead.needs_clinician and lead.priority_status == "clinician_first"
+    assert _one(StrategyRequest).answers["safety"]["level"] == "red"  # the screen came from the assessment
 
 
 def test_first_touch_is_captured_on_the_intake_too(web):
@@ -104,25 +147,25 @@ def test_first_touch_is_captured_on_the_intake_too(web):
     assert _one(StrategyRequest).first_touch["utm_source"] == "google"
 
 
-def test_a_forwarded_assessment_link_never_merges_two_people(web):
+def test_not_you_takes_the_standalone_form_and_never_merges_two_people(web):
     token = walk_assessment(web, get_rules(), DESK_ACHILLES, CONTACT)
-    response = _submit(web, {"email": "someone.else@example.com", "assessment_token": token})
-    assert response.status_code == 302
+    page = web.get(f"/strategy-session?from_assessment={token}").get_data(as_text=True)
+    assert 'href="/strategy-session">Not you?' in page
+    # An old assessment token posted with the long form and another email stays apart.
+    old = _submit(web, {"email": "someone.else@example.com", "assessment_token": "not-a-token"})
+    assert old.status_code == 302
     assert _count(Lead) == 2
     request = _one(StrategyRequest)
     assert request.assessment_submission_id is None
 
 
 def test_bad_input_comes_back_filled_with_messages_and_stores_nothing(web):
-    response = _submit(web, {"goals": "", "phone": "12", "in_area": "", "race_date": "2001-01-01",
-                             "services": [], "limitations": "Old ankle sprain"})
+    response = _submit(web, {"goals": "", "phone": "", "services": [], "first_name": "Dana "})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Tell us a little about your goal." in html
-    assert "so we know if we can meet in person" in html  # in-person needs the area question
-    assert "That date has passed" in html
+    assert "Add a phone number so we can call" in html  # a call needs a number
     assert "Choose at least one" in html
-    assert "Old ankle sprain" in html  # what they typed is still there
     assert 'value="Dana"' in html
     assert 'checked id="preferred_contact-0"' in html  # the chosen radio stays chosen
     assert _count(Lead) == 0 and _count(StrategyRequest) == 0 and _count(OutboxMessage) == 0
