@@ -107,11 +107,11 @@ def test_stage_change_re_tiers_and_closing_cancels_open_tasks(db_app):
     priority = change_stage(get_rules(), lead, "session_booked", now + timedelta(hours=1), by="Sam")
     assert lead.engagement_score >= outcome.priority.engagement  # booking is engagement
     assert priority.status != "closed"
+    task = db.session.execute(select(CoachTask)).scalar_one()
+    assert task.status == "done"  # booked: the first contact happened (rules: tasks.close_on_stage)
     priority = change_stage(get_rules(), lead, "client", now + timedelta(days=3))
     db.session.commit()
     assert (priority.status, priority.sla_working_minutes, lead.priority_status) == ("closed", None, "closed")
-    task = db.session.execute(select(CoachTask)).scalar_one()
-    assert task.status == "cancelled"
     summaries = db.session.execute(select(LeadEvent.summary).where(LeadEvent.kind == "stage")).scalars().all()
     assert summaries == ["Stage new → session_booked by Sam", "Stage session_booked → client"]
 

@@ -18,3 +18,14 @@ def coach_time(moment: datetime | None) -> str:
     tz = getattr(current_user, "time_zone", None) or "UTC"
     local = moment.astimezone(ZoneInfo(tz))
     return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+@bp.context_processor
+def nav_counts() -> dict[str, object]:
+    """How many leads wait on Today, for the nav (one statement per dashboard page)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return {}
+    from coachapp.dashboard.today import waiting_count
+    from coachapp.models import utcnow
+
+    return {"waiting_count": waiting_count(current_user, utcnow())}

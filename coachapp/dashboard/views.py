@@ -11,12 +11,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from coachapp.dashboard import bp
+from coachapp.dashboard import today as today_board
 from coachapp.dashboard.access import lead_or_404, lead_scope
 from coachapp.emails import outbox
 from coachapp.extensions import db
 from coachapp.leads import actions
 from coachapp.leads.actions import ActionError
-from coachapp.leads.worktime import end_of_local_day
 from coachapp.models import (
     SERVICES,
     STAGES,
@@ -36,22 +36,9 @@ from coachapp.rules_store import get_rules
 
 @bp.get("/")
 def today() -> str:
-    """The signed-in coach's tasks (overdue first, then due today) and leads waiting for an owner."""
-    coach = current_user
+    """The call list: overdue, due today, new and untouched, this week (dashboard/today.py)."""
     now = utcnow()
-    end = end_of_local_day(now, coach.time_zone)
-    tasks = db.session.execute(
-        select(CoachTask, Lead)
-        .join(Lead, Lead.id == CoachTask.lead_id)
-        .where(CoachTask.status == "open", CoachTask.due_at < end, Lead.erased_at.is_(None),
-               (CoachTask.coach_id == coach.id) | (CoachTask.coach_id.is_(None)))
-        .order_by(CoachTask.due_at)
-    ).all()
-    unowned = db.session.execute(
-        select(Lead).where(Lead.owner_id.is_(None), Lead.erased_at.is_(None), lead_scope(coach))
-        .order_by(Lead.tier.nulls_last(), Lead.created_at.desc()).limit(50)
-    ).scalars().all()
-    return render_template("dashboard/today.html", tasks=tasks, unowned=unowned, now=now)
+    return render_template("dashboard/today.html", board=today_board.board(current_user, now), now=now)
 
 
 # --- the lead page ------------------------------------------------------------------------

@@ -194,6 +194,12 @@ def complete(
     priority = triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
     if submission.safety_level == "red":
         coach = _clinician_first(rules, lead, submission, priority, reasons, now)
+    else:  # every lead gets an owner; the rules say which tiers also get a task now
+        coach = triage.ensure_owner(rules, lead, [], None, now)
+        if rules.leads.tasks.task_after_assessment(priority.tier, priority.status):
+            triage.ensure_first_contact_task(rules, lead, coach, priority, now,
+                                             detail="Completed the Runner Assessment.")
+        coach = None  # the plan email does not name a coach
     _queue_result_email(lead, submission, result, coach)
     from coachapp.followups import services as followups
 

@@ -21,6 +21,7 @@ from coachapp.assessment.conditions import Condition, RefTable, RefType, compile
 from coachapp.assessment.templates import Labels, Template, compile_template
 
 from .assignment import SERVICES, AssignmentRules, load_assignment
+from .task_rules import TaskRules, load_task_rules
 
 AXES = ("fit", "urgency", "engagement")
 STATUSES = ("normal", "clinician_first", "clearance_recommended", "closed")
@@ -101,6 +102,7 @@ class LeadRules:
     tiers: Mapping[str, Tier]
     assignment: AssignmentRules
     facts: RefTable
+    tasks: TaskRules = TaskRules()
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,7 @@ def load_lead_rules(
     """
     assign = load_assignment(assignment, assignment_issues)
     head = file_header(
-        priority, issues, ("overrides", "scores", "tiering", "tiers"), ("labels", "coach_judgement")
+        priority, issues, ("overrides", "scores", "tiering", "tiers", "tasks"), ("labels", "coach_judgement")
     )
     # Every weight, band and SLA here is a starting model until outcomes exist (research §4.1).
     judgement(head, (), {"scores": head.raw("scores"), "tiering": head.raw("tiering")})
@@ -293,6 +295,7 @@ def load_lead_rules(
         tiers=MappingProxyType(_tiers(head.mapping("tiers"), issues, day_hours)),
         assignment=assign,
         facts=MappingProxyType(dict(facts)),
+        tasks=load_task_rules(head.raw("tasks"), issues, TIERS, STAGES),
     )
 
 

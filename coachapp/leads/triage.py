@@ -129,22 +129,37 @@ def coach_views() -> list[CoachView]:
 
 def ensure_owner(rules: Rules, lead: Lead, services: list[str], delivery: str | None,
                  now: datetime) -> Coach | None:
-    """Assign the lead by the rules (round robin, fallback owner) unless it has an owner."""
-    if lead.owner_id is not None:
-        owner = db.session.get(Coach, lead.owner_id)
-        if owner is not None and owner.active:
-            return owner
+    """Assign the lead by the rules (round robin, fallback owner). An active owner keeps the
+    lead, unless the lead now asks for services that owner does not cover (an assessment-only
+    lead, assigned to any coach, then requests a session): then it moves to one who does."""
+    owner = db.session.get(Coach, lead.owner_id) if lead.owner_id is not None else None
+    if owner is not None and owner.active and not services:
+        return owner
     _lock_coaches()
     choice = choose_coach(rules.leads.assignment, coach_views(), services=services, delivery=delivery or "either")
+    if owner is not None and owner.active and (owner.id in choice.eligible or choice.fallback
+                                               or choice.coach_id is None):
+        return owner
     if choice.coach_id is None:
         add_event(lead.id, "assignment", f"Not assigned: {choice.reason}", now)
         return None
     coach = db.session.get(Coach, choice.coach_id)
+    if owner is not None:
+        _move_open_tasks(lead, owner, coach, now)
     lead.owner_id, lead.assigned_at = coach.id, now
     coach.last_assigned_at = now
     add_event(lead.id, "assignment", f"Assigned to {coach.name}: {choice.reason}", now,
               coach_id=coach.id, fallback=choice.fallback)
     return coach
+
+
+def _move_open_tasks(lead: Lead, old: Coach, new: Coach, now: datetime) -> None:
+    tasks = db.session.execute(
+        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")).scalars()
+    for task in tasks:
+        task.coach_id = new.id
+    add_event(lead.id, "assignment", f"Moved from {old.name} to {new.name}: the request needs a coach "
+              "who offers what they asked for", now, coach_id=new.id)
 
 
 def _lock_coaches() -> None:
@@ -205,6 +220,8 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
     followups.replan(rules, lead, now)  # booked, client, lost… stop what should stop
     if stage == "no_show":
         followups.enroll(rules, lead, "stage_no_show", now)
+    if stage in rules.leads.tasks.close_on_stage:
+        _close_first_contact(lead, stage, now)
     if priority.sla_working_minutes is None:
         open_tasks = db.session.execute(
             select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")
@@ -213,3 +230,15 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
             task.status, task.completed_at = "cancelled", now
             add_event(lead.id, "task", f"Task cancelled ({priority.status}): {task.title}", now, task_id=task.id)
     return priority
+
+
+def _close_first_contact(lead: Lead, stage: str, now: datetime) -> None:
+    """The contact happened (or there is nobody left to contact): close the open task."""
+    tasks = db.session.execute(
+        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
+                                CoachTask.status == "open")
+    ).scalars()
+    for task in tasks:
+        task.status, task.completed_at = "done", now
+        add_event(lead.id, "task", f"Task closed (stage {stage.replace('_', ' ')}): {task.title}", now,
+                  task_id=task.id)

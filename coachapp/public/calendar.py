@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, request
-from itsdangerous import BadSignature
 from werkzeug.wrappers import Response
 
 from coachapp.extensions import db
@@ -28,6 +27,7 @@ from coachapp.links import calendar_serializer, external_url, plan_download_url,
 from coachapp.models import AssessmentSubmission, Lead
 from coachapp.plan_calendar import plan_calendar, plan_end, plan_start
 from coachapp.public import bp
+from coachapp.public.signed import lead_for
 from coachapp.rules_store import get_rules
 
 FEED_REFRESH = timedelta(hours=6)  # what the feed suggests to calendar apps
@@ -104,14 +104,7 @@ def _has_plan(submission: AssessmentSubmission | None) -> bool:
 
 
 def _lead_for(signed: str) -> Lead:
-    try:
-        data = calendar_serializer().loads(signed)
-    except BadSignature:
-        abort(404)
-    lead = db.session.get(Lead, data.get("lead")) if isinstance(data, dict) else None
-    if lead is None or lead.erased_at is not None:
-        abort(404)
-    return lead
+    return lead_for(calendar_serializer(), signed)
 
 
 def _zone(name: str | None) -> str | None:

@@ -4,13 +4,14 @@ the signed token is the authority)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import current_app, render_template, request
+from itsdangerous import URLSafeSerializer
 
 from coachapp.extensions import csrf, db
 from coachapp.followups.services import unsubscribe
 from coachapp.models import Lead, utcnow
 from coachapp.public import bp
+from coachapp.public.signed import lead_for
 from coachapp.rules_store import get_rules
 
 SALT = "coachapp.unsubscribe"
@@ -25,14 +26,7 @@ def unsubscribe_token(lead_id: int) -> str:
 
 
 def _lead_for(token: str) -> Lead:
-    try:
-        data = _serializer().loads(token)
-    except BadSignature:
-        abort(404)
-    lead = db.session.get(Lead, data.get("lead")) if isinstance(data, dict) else None
-    if lead is None or lead.erased_at is not None:
-        abort(404)
-    return lead
+    return lead_for(_serializer(), token)
 
 
 @bp.get("/unsubscribe/<token>")

@@ -133,3 +133,12 @@ def test_rules_check_fails_when_the_core_goes_over_its_time_budget(broken) -> No
 def test_every_question_type_has_a_time_cost(broken) -> None:
     errors = broken(assessment__runner_assessment=lambda d: d["budget"]["per_type"].pop("date"))
     assert has(errors, "budget per_type 'date'", "expected a mapping")
+
+
+def test_lead_task_rules_name_real_tiers_and_stages(broken) -> None:
+    def edit(d):
+        d["tasks"] = {"after_assessment_tiers": ["A1", "Z9"], "close_on_stage": ["contacted", "won"]}
+
+    errors = broken(leads__priority=edit)
+    assert has(errors, "leads/priority.yaml: tasks", "unknown tier 'Z9'")
+    assert has(errors, "leads/priority.yaml: tasks", "unknown stage 'won'")

@@ -28,7 +28,7 @@ def test_sign_in_uses_argon2_and_lands_on_today(web):
     response = _login(web, "SAM@motive.example", PASSWORD)
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard/")
     page = web.get("/dashboard/")
-    assert page.status_code == 200 and "Who to call first" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "<h1>Today</h1>" in page.get_data(as_text=True)
     assert coach.last_login_at is not None
 
 

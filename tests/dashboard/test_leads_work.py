@@ -179,14 +179,29 @@ def test_today_lists_overdue_first_and_acts_on_tasks(db_app, team):
     assert task.status == "done" and task.completed_at is not None
 
 
-def test_new_unowned_leads_wait_on_today(db_app, team):
+def test_a_new_lead_is_on_today_whatever_its_due_time_clinician_first_on_top(db_app, team):
+    """Issue 10: a lead whose task falls due next week is still on Today, under "New"."""
     rules = get_rules()
     submission = start({}, utcnow())
     save_step_all(rules, submission, DESK_ACHILLES, utcnow())
-    complete(rules, submission, Contact("Noor", "noor@example.com", True, False), utcnow())
+    noor = complete(rules, submission, Contact("Noor", "noor@example.com", True, False), utcnow()).lead
+    red = start({}, utcnow())
+    save_step_all(rules, red, {**DESK_ACHILLES, "sf_screen": ["night_rest_pain"]}, utcnow())
+    rory = complete(rules, red, Contact("Rory", "rory@example.com", True, False), utcnow()).lead
+    for lead in (noor, rory):
+        lead.owner_id = team["alex"].id
+    for task in db.session.execute(select(CoachTask)).scalars():
+        task.due_at = utcnow() + timedelta(days=6)  # due next week
     db.session.commit()
-    html = sign_in(db_app, team["alex"]).get("/dashboard/").get_data(as_text=True)
-    assert "New leads waiting for an owner" in html and "Noor" in html
+    web = sign_in(db_app, team["alex"])
+    html = web.get("/dashboard/").get_data(as_text=True)
+    new = html[html.index("New — nobody has been in touch yet"):]
+    assert "Noor" in new and "Rory" in new
+    assert new.index("Rory") < new.index("Noor") and "clinician first" in new  # clinician-first on top
+    assert 'class="count"' in html  # the waiting count in the nav
+    web.post(f"/dashboard/leads/{noor.id}/note", {"text": "Left a voicemail."})
+    html = web.get("/dashboard/").get_data(as_text=True)
+    assert "Noor" not in html[html.index("New — nobody has been in touch yet"):]  # touched: off "New"
 
 
 def test_pipeline_counts_and_moves(db_app, team):

@@ -3,67 +3,40 @@ worker and the embedded default (SQLite, filesystem broker, captured email)."""
 
 from __future__ import annotations
 
-import os
-import threading
-import uuid
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import ON_CI, ROOT, clean_tables, dispose, free_port, migrate_up
+from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
+from tests.integration.browser_kit import ARTIFACTS, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import axe as _axe
+from tests.integration.browser_kit import no_sideways_scroll as _no_sideways_scroll
 from tests.integration.conftest import Stack, app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
-
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        if ON_CI:
-            pytest.fail("Chromium is required on CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
 def live(tmp_path) -> Iterator[tuple[str, Stack]]:
     """The embedded default, served on loopback, with a real worker."""
     port = free_port()
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    env = {**os.environ, "COACHAPP_INSTANCE": str(instance), "SECRET_KEY": "browser-secret",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'coachapp.sqlite'}",
-           "CELERY_BROKER_DIR": str(tmp_path / "broker"), "CELERY_QUEUE": f"b-{uuid.uuid4().hex[:8]}",
-           "BASE_URL": f"http://127.0.0.1:{port}"}
-    for name in ("REDIS_URL", "SMTP_URL"):
-        env.pop(name, None)
+    env = embedded_env(tmp_path, port, "b")
     app = app_for(env)
     migrate_up(app)
     clean_tables(app)
     stack = Stack(name="embedded", env=env, app=app)
     stack.start_worker()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{port}", stack
+        with serving(app, port) as base:
+            yield base, stack
     finally:
-        server.shutdown()
         stack.stop()
         dispose(app)
 
@@ -136,18 +109,6 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
     return {"taps": core_taps, "tallest": tallest}
 
 
-def _no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"
-                         " && window.innerWidth === document.documentElement.clientWidth")
-
-
-def _axe(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
 def _runner_email(stack: Stack):
     from sqlalchemy import select
 
@@ -161,7 +122,7 @@ def _runner_email(stack: Stack):
             if message is not None and message.status == "sent":
                 return message.text_body
             db.session.rollback()
-            threading.Event().wait(0.25)
+            time.sleep(0.25)
     raise AssertionError("the plan email was not sent")
 
 

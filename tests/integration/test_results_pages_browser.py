@@ -9,30 +9,18 @@ the real sign-in form.
 
 from __future__ import annotations
 
-import os
-import threading
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.assessment.personas import PERSONAS
-from tests.conftest import ON_CI, ROOT, clean_tables, dispose, free_port, migrate_up
+from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, embedded_env, launch_chromium, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-# As in test_browser.py.
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}, "timezone_id": "America/Denver"}
 VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 PERSONA_IDS = ("tested_and_normal", "stiff_left_ankle", "hypermobile_by_questionnaire",
                "low_energy_availability", "sore_knee", "chest_pain", "sex_unanswered_period_skipped")
@@ -102,14 +90,7 @@ def _submit(rules, answers: dict, email: str, now):
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("results-pages")
     port = free_port()
-    instance = tmp / "instance"
-    instance.mkdir()
-    env = {**os.environ, "COACHAPP_INSTANCE": str(instance), "SECRET_KEY": "browser-secret",
-           "DATABASE_URL": f"sqlite:///{tmp / 'coachapp.sqlite'}",
-           "CELERY_BROKER_DIR": str(tmp / "broker"), "CELERY_QUEUE": f"r-{uuid.uuid4().hex[:8]}",
-           "BASE_URL": f"http://127.0.0.1:{port}"}
-    for name in ("REDIS_URL", "SMTP_URL"):
-        env.pop(name, None)
+    env = embedded_env(tmp, port, "r")
     app = app_for(env)
     migrate_up(app)
     clean_tables(app)
@@ -126,29 +107,16 @@ def site(tmp_path_factory):
             token, lead_id = _submit(rules, BY_ID[pid].answers, f"{pid}@example.com", now)
             results[pid] = f"/assessment/{token}/results"
             leads[pid] = f"/dashboard/leads/{lead_id}"
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{port}", results, leads, coach_email)
+        with serving(app, port) as base:
+            yield Site(base, results, leads, coach_email)
     finally:
-        server.shutdown()
-        thread.join(10)
         dispose(app)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        if ON_CI:
-            pytest.fail("Chromium is required on CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -245,5 +213,21 @@ def test_lead_page(site, coach_contexts, pid, width):
         # Every "why" and the raw answers open, as a coach preparing a call would have them.
         page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         _check_page(page, f"lead-{pid}-{width}.png")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_today_is_the_call_list(site, coach_contexts, width):
+    """The owner's Today with the personas' leads: clinician-first on top, nothing sideways."""
+    page = coach_contexts[width].new_page()
+    try:
+        assert page.goto(site.base + "/dashboard/").status == 200
+        text = page.locator("main").inner_text()
+        assert "New — nobody has been in touch yet" in text or "Due today" in text or "Overdue" in text
+        first = page.locator("article.task").first
+        assert "clinician first" in first.inner_text()  # the red-flag runner comes first
+        assert page.locator(".dash-nav .count").count() == 1
+        _check_page(page, f"today-{width}.png")
     finally:
         page.close()

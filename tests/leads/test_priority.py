@@ -120,7 +120,7 @@ def test_curious_desk_worker_is_low_priority(leads: LeadRules) -> None:
     assert reason(p, "fit.not_sure_only")["points"] == -15
     assert reason(p, "urg.exploring")["points"] == -15
     assert reason(p, "fit.desk_bound")["reason"].startswith("Sits 8–10 hours on a workday")
-    assert p.action == "Newsletter." and p.sla_working_minutes == 2 * 8 * 60
+    assert p.action.startswith("No call needed") and p.sla_working_minutes == 2 * 8 * 60
 
 
 def test_in_person_only_outside_austin_loses_fit(leads: LeadRules) -> None:
