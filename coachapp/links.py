@@ -42,3 +42,16 @@ def subscribe_urls(lead_id: int) -> SubscribeUrls:
     """The lead's feed, as https and as webcal (works in a request or a worker)."""
     https = external_url("public.plan_feed", signed=calendar_token(lead_id))
     return SubscribeUrls(https=https, webcal="webcal://" + https.split("://", 1)[1])
+
+
+UNSUBSCRIBE_SALT = "coachapp.unsubscribe"
+
+
+def unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(lead_id: int) -> str:
+    """The signed part of a lead's unsubscribe link (built here so the sequences that put it in
+    every marketing email need nothing from the web layer)."""
+    return unsubscribe_serializer().dumps({"lead": lead_id})

@@ -180,6 +180,12 @@ def complete_task(task_id: int) -> Response:
     return _task_action(task_id, lambda coach, now: actions.complete_task(task_id, coach, now), "Task done.")
 
 
+@bp.post("/tasks/<int:task_id>/call")
+def log_call(task_id: int) -> Response:
+    outcome = request.form.get("outcome", "")
+    return _task_action(task_id, lambda coach, now: actions.log_call(task_id, outcome, coach, now), "Call logged.")
+
+
 @bp.post("/tasks/<int:task_id>/snooze")
 def snooze_task(task_id: int) -> Response:
     raw = request.form.get("minutes", "")

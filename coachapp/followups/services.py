@@ -21,7 +21,7 @@ from coachapp.extensions import db
 from coachapp.followups import policy
 from coachapp.leads.services import add_event
 from coachapp.leads.triage import latest_assessment, latest_request, working_hours_for
-from coachapp.links import external_url
+from coachapp.links import external_url, unsubscribe_token
 from coachapp.models import Coach, CoachTask, Enrollment, Lead, OutboxMessage, SequenceStep
 
 logger = logging.getLogger(__name__)
@@ -239,8 +239,6 @@ def send_step(rules: Rules, step_id: int, now: datetime) -> str:
 
 
 def _queue(rules: Rules, lead: Lead, row: SequenceStep, sequence) -> OutboxMessage | None:
-    from coachapp.public.unsubscribe import unsubscribe_token
-
     config = current_app.config
     assessment = latest_assessment(lead.id)
     if sequence.audience == "coach":

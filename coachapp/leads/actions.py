@@ -121,6 +121,33 @@ def snooze_task(task_id: int, minutes: int, by: Coach, now: datetime) -> CoachTa
     return reschedule_task(task.id, max(task.due_at, now) + timedelta(minutes=minutes), by, now)
 
 
+def log_call(task_id: int, outcome: str, by: Coach, now: datetime) -> CoachTask:
+    """A call from Today: reached moves the lead on (and closes the task); voicemail and no
+    answer try again after the working time the rules give (leads/priority.yaml tasks)."""
+    from coachapp.leads import triage
+    from coachapp.leads.task_rules import OUTCOMES
+    from coachapp.leads.worktime import add_working_minutes
+    from coachapp.rules_store import get_rules
+
+    rules = get_rules()
+    rule = rules.leads.tasks.call_outcomes.get(outcome)
+    if rule is None:
+        raise ActionError("Choose reached, voicemail or no answer.")
+    task = _task_for(task_id, by)
+    lead = db.session.get(Lead, task.lead_id)
+    add_event(lead.id, "call", f"Call by {by.name}: {OUTCOMES[outcome].lower()}", now, task_id=task.id,
+              outcome=outcome, by=by.name)
+    if rule.stage is not None:
+        task.status, task.completed_at = "done", now
+        triage.change_stage(rules, lead, rule.stage, now, by=by.name)
+        return task
+    due = add_working_minutes(triage.working_hours_for(rules, by), start=now, minutes=rule.retry_minutes)
+    task.due_at = due
+    add_event(lead.id, "task", f"Try again {due.isoformat(timespec='minutes')} ({OUTCOMES[outcome].lower()})",
+              now, task_id=task.id)
+    return task
+
+
 def export(lead: Lead) -> dict[str, Any]:
     """Everything we hold about the person (a data-access request), as JSON-ready data."""
     def rows(model, *order):

@@ -185,7 +185,7 @@ def complete(
     add_event(lead.id, "assessment_completed",
               f"Runner Assessment completed — priorities: {labels}", now,
               submission_id=submission.id, safety=submission.safety_level)
-    coach = None
+    named = None  # the coach the runner's email names (a red flag: who will call)
     if submission.safety_level == "red":
         lead.needs_clinician = True
         reasons = "; ".join(f["reason"] for f in result["safety"]["fired"] if f["level"] == "red")
@@ -193,14 +193,13 @@ def complete(
                   submission_id=submission.id)
     priority = triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
     if submission.safety_level == "red":
-        coach = _clinician_first(rules, lead, submission, priority, reasons, now)
+        named = _clinician_first(rules, lead, submission, priority, reasons, now)
     else:  # every lead gets an owner; the rules say which tiers also get a task now
-        coach = triage.ensure_owner(rules, lead, [], None, now)
+        owner = triage.ensure_owner(rules, lead, [], None, now)
         if rules.leads.tasks.task_after_assessment(priority.tier, priority.status):
-            triage.ensure_first_contact_task(rules, lead, coach, priority, now,
+            triage.ensure_first_contact_task(rules, lead, owner, priority, now,
                                              detail="Completed the Runner Assessment.")
-        coach = None  # the plan email does not name a coach
-    _queue_result_email(lead, submission, result, coach)
+    _queue_result_email(lead, submission, result, named)
     from coachapp.followups import services as followups
 
     followups.replan(rules, lead, now)  # e.g. a red flag now stops sales follow-ups

@@ -4,29 +4,20 @@ the signed token is the authority)."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
-from itsdangerous import URLSafeSerializer
+from flask import render_template, request
 
 from coachapp.extensions import csrf, db
 from coachapp.followups.services import unsubscribe
+from coachapp.links import unsubscribe_serializer
+from coachapp.links import unsubscribe_token as unsubscribe_token  # re-exported for callers
 from coachapp.models import Lead, utcnow
 from coachapp.public import bp
 from coachapp.public.signed import lead_for
 from coachapp.rules_store import get_rules
 
-SALT = "coachapp.unsubscribe"
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
-def unsubscribe_token(lead_id: int) -> str:
-    return _serializer().dumps({"lead": lead_id})
-
 
 def _lead_for(token: str) -> Lead:
-    return lead_for(_serializer(), token)
+    return lead_for(unsubscribe_serializer(), token)
 
 
 @bp.get("/unsubscribe/<token>")

@@ -253,13 +253,13 @@ def _render_screen(rules, submission, screen, form, *, values: dict[str, Any],
         submission=submission,
         screen=screen,
         test=test,
-        test_number=next((i for i, t in enumerate(tests, 1) if test and t["title"] == test.title), 0),
+        test_number=next((i for i, t in enumerate(tests, 1) if t["screen"] == screen.id), 0),
         test_count=len(tests),
         values=values,
         errors=errors,
         form=form,
         notice=notice,
-        progress=screens.progress(get_rules(), screen.id, submission.answers, done),
+        progress=screens.progress(rules, screen.id, submission.answers, done),
     )
 
 

@@ -142,3 +142,13 @@ def test_lead_task_rules_name_real_tiers_and_stages(broken) -> None:
     errors = broken(leads__priority=edit)
     assert has(errors, "leads/priority.yaml: tasks", "unknown tier 'Z9'")
     assert has(errors, "leads/priority.yaml: tasks", "unknown stage 'won'")
+
+
+def test_a_call_outcome_either_moves_the_lead_or_retries(broken) -> None:
+    def edit(d):
+        d["tasks"]["call_outcomes"]["voicemail"] = {"stage": "contacted", "retry_working_hours": 4}
+        d["tasks"]["call_outcomes"]["busy"] = {"retry_working_hours": 1}
+
+    errors = broken(leads__priority=edit)
+    assert has(errors, "tasks call_outcomes 'voicemail'", "either 'stage' or 'retry_working_hours'")
+    assert has(errors, "tasks call_outcomes", "unknown outcome 'busy'")

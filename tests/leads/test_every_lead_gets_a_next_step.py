@@ -62,3 +62,42 @@ def test_moving_to_contacted_closes_the_first_contact_task(db_app) -> None:
     assert task.status == "done" and task.completed_at is not None
     summaries = db.session.execute(select(LeadEvent.summary).where(LeadEvent.lead_id == lead.id)).scalars()
     assert any(s.startswith("Task closed (stage contacted)") for s in summaries)
+
+
+def test_logging_a_call_from_today_reschedules_or_moves_the_lead_on(db_app) -> None:
+    from coachapp.leads.actions import log_call
+
+    owner = coach_with_password(db, name="Brian Owner", email="brian@motive.example", services=[],
+                                is_owner=True)
+    lead = complete_assessment({**DESK_ACHILLES, "sf_screen": ["exertion_chest"]}, "red@example.com",
+                               TUESDAY_10)
+    (task,) = _tasks(lead)
+    first_due = task.due_at
+    log_call(task.id, "no_answer", owner, TUESDAY_10 + timedelta(minutes=5))
+    assert task.status == "open" and task.due_at > first_due  # try again in 4 working hours
+    voicemail_at = TUESDAY_10 + timedelta(minutes=10)
+    log_call(task.id, "voicemail", owner, voicemail_at)
+    assert task.due_at >= voicemail_at + timedelta(hours=24)  # 24 working hours: days later
+    log_call(task.id, "reached", owner, voicemail_at + timedelta(minutes=5))
+    db.session.commit()
+    db.session.refresh(lead)
+    assert task.status == "done" and lead.stage == "contacted"
+    calls = db.session.execute(select(LeadEvent.summary).where(LeadEvent.kind == "call")).scalars().all()
+    assert calls == ["Call by Brian Owner: no answer", "Call by Brian Owner: left a voicemail",
+                     "Call by Brian Owner: reached"]
+
+
+def test_the_call_buttons_are_on_today(db_app) -> None:
+    from tests.helpers_dashboard import sign_in
+
+    owner = coach_with_password(db, name="Brian Owner", email="brian@motive.example", services=[],
+                                is_owner=True)
+    complete_assessment({**DESK_ACHILLES, "sf_screen": ["exertion_chest"]}, "red@example.com", TUESDAY_10)
+    web = sign_in(db_app, owner)
+    html = web.get("/dashboard/").get_data(as_text=True)
+    assert 'value="voicemail"' in html and "/call" in html
+    task = db.session.execute(select(CoachTask)).scalar_one()
+    response = web.post(f"/dashboard/tasks/{task.id}/call", {"outcome": "reached", "next": "/dashboard/"})
+    assert response.status_code == 302
+    db.session.refresh(task)
+    assert task.status == "done"
