@@ -29,3 +29,25 @@ def nav_counts() -> dict[str, object]:
     from coachapp.models import utcnow
 
     return {"waiting_count": waiting_count(current_user, utcnow())}
+
+
+@bp.app_template_global()
+def answer_rows(answers: dict) -> list[tuple[str, str]]:
+    """A submission's answers as the runner saw them: question text and option labels, in
+    question order (an answer to a question the rules no longer have keeps its raw id)."""
+    from coachapp.rules_store import get_rules
+
+    assessment = get_rules().assessment
+    known = {q.id: q for q in assessment.questions}
+    rows = []
+    for qid in [q.id for q in assessment.questions if q.id in answers] + [k for k in answers if k not in known]:
+        question, value = known.get(qid), answers[qid]
+        labels = {o.value: o.label for o in question.choices} if question else {}
+        if isinstance(value, list):
+            shown = ", ".join(labels.get(v, str(v)) for v in value) or "none ticked"
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"
+        else:
+            shown = labels.get(value, str(value)) + (f" {question.unit}" if question and question.unit else "")
+        rows.append((question.text if question else qid, shown))
+    return rows

@@ -84,6 +84,11 @@ def test_the_lead_page_tells_the_whole_story(db_app, team):
                  "email queued", "assignment", "Mark replied", "Export data (JSON)"):
         assert text in html, text
     assert "Erase personal data" not in html  # owner only
+    # Answers as the runner saw them: the question's text and the option's label, not ids.
+    assert "<dt>How old are you?</dt><dd>30–39</dd>" in html
+    assert "<dt>Does any of this apply to you?</dt><dd>None of these</dd>" in html
+    assert "<dt>Knee-to-wall, left foot: toe-to-wall distance</dt><dd>8 cm</dd>" in html
+    assert "<dt>age_band</dt>" not in html
 
 
 def test_note_stage_assign_and_replied_land_on_the_timeline(db_app, team):
