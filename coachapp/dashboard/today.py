@@ -28,17 +28,25 @@ class Board:
     new: list[tuple[CoachTask | None, Lead]] = field(default_factory=list)
     upcoming: list[tuple[CoachTask, Lead]] = field(default_factory=list)
 
-    @property
-    def waiting(self) -> int:
-        """Leads someone should act on now: overdue, due today or new (each lead once)."""
-        ids = {lead.id for _, lead in (*self.overdue, *self.due_today, *self.new)}
-        return len(ids)
-
 
 def _mine(coach: Coach) -> ColumnElement[bool]:
     if coach.is_owner:
         return or_(Lead.owner_id == coach.id, Lead.owner_id.is_(None))
     return Lead.owner_id == coach.id
+
+
+def _my_task(coach: Coach) -> ColumnElement[bool]:
+    """Tasks for this coach, and unassigned ones on leads in their care."""
+    return or_(CoachTask.coach_id == coach.id, CoachTask.coach_id.is_(None) & _mine(coach))
+
+
+def _untouched_new(coach: Coach) -> ColumnElement[bool]:
+    """Leads in this coach's care at stage "new" that no coach has touched (no note, no task done)."""
+    touched = or_(
+        exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == "note"),
+        exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "done"),
+    )
+    return (Lead.stage == "new") & _mine(coach) & ~touched
 
 
 def _clinician_first(rows: list[tuple]) -> list[tuple]:
@@ -51,8 +59,7 @@ def board(coach: Coach, now: datetime) -> Board:
     tasks = db.session.execute(
         select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
         .where(CoachTask.status == "open", CoachTask.due_at < week_end, Lead.erased_at.is_(None),
-               or_(CoachTask.coach_id == coach.id,
-                   CoachTask.coach_id.is_(None) & _mine(coach)))
+               _my_task(coach))
         .order_by(CoachTask.due_at)
     ).all()
     out = Board()
@@ -64,12 +71,8 @@ def board(coach: Coach, now: datetime) -> Board:
             out.due_today.append((task, lead))
         else:
             out.upcoming.append((task, lead))
-    touched = or_(
-        exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == "note"),
-        exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "done"),
-    )
     fresh = db.session.execute(
-        select(Lead).where(Lead.stage == "new", Lead.erased_at.is_(None), _mine(coach), ~touched)
+        select(Lead).where(Lead.erased_at.is_(None), _untouched_new(coach))
         .order_by(Lead.needs_clinician.desc(), Lead.created_at.desc()).limit(NEW_LIMIT)
     ).scalars().all()
     open_task = {lead.id: task for task, lead in tasks}
@@ -86,13 +89,8 @@ def waiting_count(coach: Coach, now: datetime) -> int:
     """The nav's number, in one statement: leads with a task due by tonight, or new and untouched."""
     end_today = end_of_local_day(now, coach.time_zone)
     due = exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "open",
-                         CoachTask.due_at < end_today,
-                         or_(CoachTask.coach_id == coach.id, CoachTask.coach_id.is_(None) & _mine(coach)))
-    touched = or_(
-        exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == "note"),
-        exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "done"),
-    )
-    new = (Lead.stage == "new") & _mine(coach) & ~touched
+                         CoachTask.due_at < end_today, _my_task(coach))
     return db.session.execute(
-        select(func.count()).select_from(Lead).where(Lead.erased_at.is_(None), or_(due, new))
+        select(func.count()).select_from(Lead)
+        .where(Lead.erased_at.is_(None), or_(due, _untouched_new(coach)))
     ).scalar_one()

@@ -213,7 +213,7 @@ def lead_of(submission: AssessmentSubmission) -> Lead | None:
 
 def owner_first_name(submission: AssessmentSubmission) -> str | None:
     """The first name of the coach who owns the submission's lead, if any."""
-    lead = db.session.get(Lead, submission.lead_id) if submission.lead_id else None
+    lead = lead_of(submission)
     coach = db.session.get(Coach, lead.owner_id) if lead and lead.owner_id else None
     return coach.name.split()[0] if coach else None
 

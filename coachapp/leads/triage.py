@@ -153,10 +153,16 @@ def ensure_owner(rules: Rules, lead: Lead, services: list[str], delivery: str | 
     return coach
 
 
+def open_tasks(lead_id: int, kind: str | None = None) -> list[CoachTask]:
+    """A lead's open tasks (of one kind, when given), oldest due first."""
+    query = select(CoachTask).where(CoachTask.lead_id == lead_id, CoachTask.status == "open")
+    if kind is not None:
+        query = query.where(CoachTask.kind == kind)
+    return list(db.session.execute(query.order_by(CoachTask.due_at, CoachTask.id)).scalars())
+
+
 def _move_open_tasks(lead: Lead, old: Coach, new: Coach, now: datetime) -> None:
-    tasks = db.session.execute(
-        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")).scalars()
-    for task in tasks:
+    for task in open_tasks(lead.id):
         task.coach_id = new.id
     add_event(lead.id, "assignment", f"Moved from {old.name} to {new.name}: the request needs a coach "
               "who offers what they asked for", now, coach_id=new.id)
@@ -182,10 +188,7 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
     if priority.sla_working_minutes is None:
         return None
     due = add_working_minutes(working_hours_for(rules, coach), start=now, minutes=priority.sla_working_minutes)
-    task = db.session.execute(
-        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
-                                CoachTask.status == "open")
-    ).scalar_one_or_none()
+    task = next(iter(open_tasks(lead.id, "first_contact")), None)
     name = " ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display
     if task is None:
         task = CoachTask(lead_id=lead.id, coach_id=coach.id if coach else None, kind="first_contact",
@@ -223,10 +226,7 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
     if stage in rules.leads.tasks.close_on_stage:
         _close_first_contact(lead, stage, now)
     if priority.sla_working_minutes is None:
-        open_tasks = db.session.execute(
-            select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.status == "open")
-        ).scalars()
-        for task in open_tasks:
+        for task in open_tasks(lead.id):
             task.status, task.completed_at = "cancelled", now
             add_event(lead.id, "task", f"Task cancelled ({priority.status}): {task.title}", now, task_id=task.id)
     return priority
@@ -234,11 +234,7 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
 
 def _close_first_contact(lead: Lead, stage: str, now: datetime) -> None:
     """The contact happened (or there is nobody left to contact): close the open task."""
-    tasks = db.session.execute(
-        select(CoachTask).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
-                                CoachTask.status == "open")
-    ).scalars()
-    for task in tasks:
+    for task in open_tasks(lead.id, "first_contact"):
         task.status, task.completed_at = "done", now
         add_event(lead.id, "task", f"Task closed (stage {stage.replace('_', ' ')}): {task.title}", now,
                   task_id=task.id)
