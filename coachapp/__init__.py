@@ -35,9 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
-    from coachapp import cli, errors
+    from coachapp import cli, errors, followups
 
     errors.init_app(app)
+    followups.wire()  # leads emit LeadChanged; the sequences follow (one direction)
     cli.init_app(app)
     return app
 

@@ -19,6 +19,7 @@ from coachapp.assessment import Rules
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.followups import policy
+from coachapp.leads.events import LeadChanged
 from coachapp.leads.services import add_event
 from coachapp.leads.triage import latest_assessment, latest_request, working_hours_for
 from coachapp.links import external_url, unsubscribe_token
@@ -141,6 +142,13 @@ def replan(rules: Rules, lead: Lead, now: datetime) -> None:
         sequence = policy.sequence_by_id(rules.sequences, enrollment.sequence_id)
         if sequence is not None:
             _plan(rules, lead, enrollment, sequence, facts, now)
+
+
+def on_lead_changed(event: LeadChanged) -> None:
+    """A lead changed: re-plan what has not been sent, then start the sequences it triggers."""
+    replan(event.rules, event.lead, event.now)
+    for trigger in event.start:
+        enroll(event.rules, event.lead, trigger, event.now)
 
 
 def set_enrollment(rules: Rules, lead: Lead, sequence_id: str, status: str, by: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from coachapp.assessment import Rules
 from coachapp.extensions import db
-from coachapp.leads import triage
+from coachapp.leads import events, triage
 from coachapp.leads.services import add_event, can_see
 from coachapp.models import (
     AssessmentSubmission,
@@ -74,9 +74,7 @@ def mark_replied(rules: Rules, lead: Lead, by: Coach, now: datetime) -> None:
         lead.replied_at = now
         add_event(lead.id, "replied", f"Marked as replied by {by.name}", now, by=by.name)
         triage.refresh_priority(rules, lead, now)
-        from coachapp.followups import services as followups
-
-        followups.replan(rules, lead, now)  # a reply stops the automated follow-ups
+        events.emit(events.LeadChanged(rules, lead, now))  # a reply stops the automated follow-ups
 
 
 def _task_for(task_id: int, by: Coach) -> CoachTask:
@@ -95,10 +93,9 @@ def complete_task(task_id: int, by: Coach, now: datetime) -> CoachTask:
     task.status, task.completed_at = "done", now
     add_event(task.lead_id, "task", f"Done: {task.title} ({by.name})", now, task_id=task.id, by=by.name)
     if task.kind == "first_contact":  # contacted: the coach reminders stop
-        from coachapp.followups import services as followups
         from coachapp.rules_store import get_rules
 
-        followups.replan(get_rules(), db.session.get(Lead, task.lead_id), now)
+        events.emit(events.LeadChanged(get_rules(), db.session.get(Lead, task.lead_id), now))
     return task
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
-from coachapp.leads import screens, triage
+from coachapp.leads import events, screens, triage
 from coachapp.leads.brief import local_time
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
@@ -200,10 +200,9 @@ def complete(
             triage.ensure_first_contact_task(rules, lead, owner, priority, now,
                                              detail="Completed the Runner Assessment.")
     _queue_result_email(lead, submission, result, named)
-    from coachapp.followups import services as followups
-
-    followups.replan(rules, lead, now)  # e.g. a red flag now stops sales follow-ups
-    followups.enroll(rules, lead, "red_flag" if submission.safety_level == "red" else "assessment_completed", now)
+    # e.g. a red flag now stops sales follow-ups, and starts its own
+    events.emit(events.LeadChanged(rules, lead, now, start=(
+        "red_flag" if submission.safety_level == "red" else "assessment_completed",)))
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 

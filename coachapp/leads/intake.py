@@ -19,7 +19,7 @@ from coachapp.assessment import Rules, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
 from coachapp.leads import brief as briefs
-from coachapp.leads import triage
+from coachapp.leads import events, triage
 from coachapp.leads.assessments import by_token
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
@@ -154,12 +154,9 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
     coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
     task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500])
     _queue_emails(lead, request, coach, task, priority, assessment or triage.latest_assessment(lead.id), now)
-    from coachapp.followups import services as followups
-
-    followups.replan(rules, lead, now)  # requesting a session stops the assessment nurture
-    followups.enroll(rules, lead, "strategy_requested", now)
-    if safety["level"] == "red":
-        followups.enroll(rules, lead, "red_flag", now)
+    # requesting a session stops the assessment nurture
+    events.emit(events.LeadChanged(rules, lead, now, start=(
+        "strategy_requested", *(("red_flag",) if safety["level"] == "red" else ()))))
     return IntakeOutcome(request=request, lead=lead, coach=coach, task=task, priority=priority)
 
 

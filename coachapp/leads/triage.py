@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from coachapp.assessment import Rules
 from coachapp.extensions import db
+from coachapp.leads import events
 from coachapp.leads.assignment import CoachView, choose_coach
 from coachapp.leads.priority import LeadPriority, score_lead
 from coachapp.leads.services import add_event
@@ -218,11 +219,8 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
                   before=lead.stage, after=stage)
         lead.stage = stage
     priority = refresh_priority(rules, lead, now)
-    from coachapp.followups import services as followups
-
-    followups.replan(rules, lead, now)  # booked, client, lost… stop what should stop
-    if stage == "no_show":
-        followups.enroll(rules, lead, "stage_no_show", now)
+    # booked, client, lost… stop what should stop; a no-show starts its recovery
+    events.emit(events.LeadChanged(rules, lead, now, start=("stage_no_show",) if stage == "no_show" else ()))
     if stage in rules.leads.tasks.close_on_stage:
         _close_first_contact(lead, stage, now)
     if priority.sla_working_minutes is None:

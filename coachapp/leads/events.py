@@ -1,0 +1,47 @@
+"""What happened to a lead, for the parts of the app that react to it (one direction only).
+
+``leads`` owns leads and never imports the follow-up sequences: its services *emit* a
+``LeadChanged`` and ``followups`` subscribes to it (``followups.wire``, called by ``create_app``).
+Handlers run synchronously inside the caller's transaction, so a reaction (re-planning the
+sequences, starting one) commits or rolls back together with the change that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coachapp.assessment import Rules
+    from coachapp.models import Lead
+
+
+@dataclass(frozen=True)
+class LeadChanged:
+    """The lead's facts changed (stage, reply, submission, contact…): re-check what is planned.
+
+    ``start`` names the sequence triggers this change fires (``assessment_completed``,
+    ``strategy_requested``, ``red_flag``, ``stage_no_show``), in order.
+    """
+
+    rules: Rules
+    lead: Lead
+    now: datetime
+    start: tuple[str, ...] = ()
+
+
+Handler = Callable[[LeadChanged], None]
+_handlers: list[Handler] = []
+
+
+def subscribe(handler: Handler) -> None:
+    """Register a handler once (idempotent, so building the app twice does not double it)."""
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
+def emit(event: LeadChanged) -> None:
+    for handler in tuple(_handlers):
+        handler(event)
