@@ -113,7 +113,7 @@ def test_stage_change_re_tiers_and_closing_cancels_open_tasks(db_app):
     db.session.commit()
     assert (priority.status, priority.sla_working_minutes, lead.priority_status) == ("closed", None, "closed")
     summaries = db.session.execute(select(LeadEvent.summary).where(LeadEvent.kind == "stage")).scalars().all()
-    assert summaries == ["Stage new → session_booked by Sam", "Stage session_booked → client"]
+    assert summaries == ["Moved from new to session booked by Sam", "Moved from session booked to client"]
 
 
 def test_unknown_stage_is_refused(db_app):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from coachapp.dashboard import bp
+from coachapp.dashboard import bp, timeline
 from coachapp.dashboard import today as today_board
 from coachapp.dashboard.access import lead_or_404, lead_scope
+from coachapp.dashboard.templating import coach_time
 from coachapp.emails import outbox
 from coachapp.extensions import db
 from coachapp.leads import actions
@@ -69,13 +71,19 @@ def lead(lead_id: int) -> str:
         select(Enrollment).where(Enrollment.lead_id == row.id).order_by(Enrollment.enrolled_at)).scalars().all()
     steps = db.session.execute(
         select(SequenceStep).where(SequenceStep.lead_id == row.id).order_by(SequenceStep.due_at)).scalars().all()
-    return render_template("dashboard/lead.html", lead=row, assessments=assessments, requests=requests,
-                           events=events, tasks=tasks, emails=emails, coaches=coaches, owner=owner,
-                           stages=STAGES, services=SERVICES, now=utcnow(), enrollments=enrollments, steps=steps)
+    rules = get_rules()
+    return render_template(
+        "dashboard/lead.html", lead=row, assessments=assessments, requests=requests, tasks=tasks, owner=owner,
+        entries=timeline.build(events, emails, rules.sequences, coach_time), next_task=timeline.next_task(tasks),
+        email_status=timeline.email_status(row), health_consent=timeline.health_consent(row, coach_time),
+        tier_words=rules.leads.tier_in_words(row.tier), sequences={s.id: s for s in rules.sequences.sequences},
+        step_label=partial(timeline.step_label, rules.sequences),
+        coaches=coaches, stages=STAGES, services=SERVICES, now=utcnow(), enrollments=enrollments, steps=steps)
 
 
-def _act(lead_id: int, action, success: str) -> Response:
-    """Run one lead action for the signed-in coach, commit, and go back where they came from."""
+def _act(lead_id: int, action, success: str, anchor: str) -> Response:
+    """Run one lead action for the signed-in coach, commit, and go back to where the action was
+    (``anchor`` on the lead page, unless the form says where it came from)."""
     coach = current_user._get_current_object()
     row = lead_or_404(coach, lead_id)
     try:
@@ -86,7 +94,7 @@ def _act(lead_id: int, action, success: str) -> Response:
     else:
         outbox.commit()
         flash(success, "ok")
-    return redirect(_back(url_for(".lead", lead_id=lead_id)))
+    return redirect(_back(url_for(".lead", lead_id=lead_id, _anchor=anchor)))
 
 
 def _back(default: str) -> str:
@@ -97,14 +105,14 @@ def _back(default: str) -> str:
 @bp.post("/leads/<int:lead_id>/note")
 def add_note(lead_id: int) -> Response:
     return _act(lead_id, lambda lead, coach, now: actions.add_note(lead, request.form.get("text", ""), coach, now),
-                "Note added.")
+                "Note added.", "timeline")
 
 
 @bp.post("/leads/<int:lead_id>/stage")
 def change_stage(lead_id: int) -> Response:
     stage = request.form.get("stage", "")
     return _act(lead_id, lambda lead, coach, now: actions.change_stage(get_rules(), lead, stage, coach, now),
-                f"Moved to {stage.replace('_', ' ')}.")
+                f"Moved to {stage.replace('_', ' ')}.", "actions")
 
 
 @bp.post("/leads/<int:lead_id>/assign")
@@ -112,13 +120,13 @@ def assign(lead_id: int) -> Response:
     raw = request.form.get("coach_id", "")
     coach_id = int(raw) if raw.isdigit() else None
     return _act(lead_id, lambda lead, coach, now: actions.assign(get_rules(), lead, coach_id, coach, now),
-                "Assignment saved.")
+                "Assignment saved.", "actions")
 
 
 @bp.post("/leads/<int:lead_id>/replied")
 def mark_replied(lead_id: int) -> Response:
     return _act(lead_id, lambda lead, coach, now: actions.mark_replied(get_rules(), lead, coach, now),
-                "Marked as replied.")
+                "Marked as replied.", "actions")
 
 
 @bp.post("/leads/<int:lead_id>/sequences/<sequence_id>")
@@ -133,7 +141,7 @@ def sequence_status(lead_id: int, sequence_id: str) -> Response:
         except ValueError as exc:
             raise ActionError(str(exc)) from exc
 
-    return _act(lead_id, run, f"Sequence {status.replace('active', 'resumed')}.")
+    return _act(lead_id, run, f"Sequence {status.replace('active', 'resumed')}.", "sequences")
 
 
 @bp.get("/leads/<int:lead_id>/export.json")

@@ -115,6 +115,11 @@ class Sequence:
     steps: tuple[Step, ...]
     min_gap: Delay = DEFAULT_GAP
     description: str = ""
+    name: str = ""  # what a coach calls it, e.g. "After the assessment"
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,8 @@ class _Loader:
 
     def sequence(self, raw: Any) -> Sequence | None:
         required = ("id", "trigger", "audience", "marketing", "stop", "steps")
-        node = Node(raw, _where("sequence", raw), self.issues, required, ("description", "window", "min_gap", "notes"))
+        optional = ("name", "description", "window", "min_gap", "notes")
+        node = Node(raw, _where("sequence", raw), self.issues, required, optional)
         if not node.ok:
             return None
         trigger, audience = node.choice("trigger", TRIGGERS), node.choice("audience", AUDIENCES)
@@ -326,7 +332,7 @@ class _Loader:
             return None
         ordered, description = tuple(i for i in self.stop_rules if i in stops), node.str("description", "") or ""
         return Sequence(str(node.raw("id")), trigger, audience, marketing, window, ordered, tuple(steps), min_gap,
-                        description)
+                        description, node.str("name", "") or "")
 
 
 def load_sequence_rules(data: Any, issues: Issues) -> SequenceRules:

@@ -106,8 +106,8 @@ def reschedule_task(task_id: int, due: datetime, by: Coach, now: datetime) -> Co
         raise ActionError("Pick a time within the next year.")
     task = _task_for(task_id, by)
     task.due_at = due
-    add_event(task.lead_id, "task", f"Rescheduled by {by.name}: {task.title} → {due.isoformat(timespec='minutes')}",
-              now, task_id=task.id, by=by.name)
+    add_event(task.lead_id, "task", f"Rescheduled by {by.name}: {task.title}", now, task_id=task.id, by=by.name,
+              due=due.isoformat(timespec='minutes'))
     return task
 
 
@@ -140,8 +140,8 @@ def log_call(task_id: int, outcome: str, by: Coach, now: datetime) -> CoachTask:
         return task
     due = add_working_minutes(triage.working_hours_for(rules, by), start=now, minutes=rule.retry_minutes)
     task.due_at = due
-    add_event(lead.id, "task", f"Try again {due.isoformat(timespec='minutes')} ({OUTCOMES[outcome].lower()})",
-              now, task_id=task.id)
+    add_event(lead.id, "task", f"Call again ({OUTCOMES[outcome].lower()})", now, task_id=task.id,
+              due=due.isoformat(timespec='minutes'))
     return task
 
 

@@ -82,6 +82,7 @@ class ScoreBand:
     name: str
     lo: float | None  # inclusive
     hi: float | None  # exclusive
+    says: str = ""  # the band in a coach's words, e.g. "a strong fit for coaching"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,14 @@ class LeadRules:
     assignment: AssignmentRules
     facts: RefTable
     tasks: TaskRules = TaskRules()
+
+    def tier_in_words(self, tier: str | None) -> str:
+        """'A2' → 'a strong fit for what we coach, wants help soon' (from the bands' ``says``)."""
+        if not tier or len(tier) != 2:
+            return ""
+        fit = next((b.says for b in self.fit_bands if b.name == tier[0]), "")
+        intent = next((b.says for b in self.intent_bands if b.name == tier[1]), "")
+        return ", ".join(filter(None, (fit, intent)))
 
 
 @dataclass(frozen=True)
@@ -156,8 +165,8 @@ def _bands(raw: Any, names: tuple[str, ...], where: str, issues: Issues) -> tupl
         if name not in raw:
             issues.add(where, f"missing band '{name}'")
             continue
-        node = Node(raw[name], f"{where} '{name}'", issues, (), ("gte", "lt"))
-        bands.append(ScoreBand(name, node.num("gte"), node.num("lt")))
+        node = Node(raw[name], f"{where} '{name}'", issues, ("says",), ("gte", "lt"))
+        bands.append(ScoreBand(name, node.num("gte"), node.num("lt"), node.str("says") or ""))
     ordered = sorted(bands, key=lambda b: -math.inf if b.lo is None else b.lo)
     for band in ordered:
         if band.lo is not None and band.hi is not None and band.lo >= band.hi:

@@ -114,8 +114,8 @@ def refresh_priority(rules: Rules, lead: Lead, now: datetime) -> LeadPriority:
         lead.needs_clinician = True
     if before != (priority.tier, priority.status):
         was = before[0] or "none"
-        add_event(lead.id, "priority", f"Priority {was} → {priority.tier} ({priority.status}): {priority.action}",
-                  now, tier=priority.tier, status=priority.status)
+        add_event(lead.id, "priority", f"Tier {was} → {priority.tier}: {priority.action}",
+                  now, was=before[0], tier=priority.tier, status=priority.status)
     return priority
 
 
@@ -197,13 +197,13 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
                          due_at=due, status="open", created_at=now)
         db.session.add(task)
         db.session.flush()
-        add_event(lead.id, "task", f"Task for {coach.name if coach else 'the team'}: {task.title}, "
-                  f"due {due.isoformat(timespec='minutes')}", now, task_id=task.id)
+        add_event(lead.id, "task", f"Task for {coach.name if coach else 'the team'}: {task.title}", now,
+                  task_id=task.id, due=due.isoformat(timespec='minutes'))
     elif due < task.due_at:  # more urgent now: pull it forward
         task.due_at = due
         task.title = f"{title}: {name} ({priority.tier})"
-        add_event(lead.id, "task", f"Task moved earlier (now {priority.tier}): due {due.isoformat(timespec='minutes')}",
-                  now, task_id=task.id)
+        add_event(lead.id, "task", f"Task moved earlier (now {priority.tier})", now, task_id=task.id,
+                  due=due.isoformat(timespec='minutes'))
     return task
 
 
@@ -215,8 +215,8 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     if stage != lead.stage:
-        add_event(lead.id, "stage", f"Stage {lead.stage} → {stage}" + (f" by {by}" if by else ""), now,
-                  before=lead.stage, after=stage)
+        add_event(lead.id, "stage", f"Moved from {lead.stage.replace('_', ' ')} to {stage.replace('_', ' ')}"
+                  + (f" by {by}" if by else ""), now, before=lead.stage, after=stage)
         lead.stage = stage
     priority = refresh_priority(rules, lead, now)
     # booked, client, lost… stop what should stop; a no-show starts its recovery
