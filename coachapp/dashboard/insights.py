@@ -13,7 +13,9 @@ from markupsafe import Markup
 
 from coachapp.dashboard import bp, metrics
 from coachapp.dashboard.access import require_owner
-from coachapp.dashboard.svg import NO_DATA, PALETTE, Bar, column_panels, hbar_chart
+from coachapp.dashboard.funnel import OUTSIDE_LABELS, STEP_LABELS, STEPS
+from coachapp.dashboard.period import PERIOD_WEEKS, parse_weeks
+from coachapp.dashboard.svg import NO_DATA, PALETTE, Bar, column_chart, hbar_chart
 from coachapp.models import utcnow
 from coachapp.rules_store import get_rules
 
@@ -21,24 +23,25 @@ from coachapp.rules_store import get_rules
 @bp.get("/insights")
 def insights() -> str:
     require_owner(current_user)
-    weeks = metrics.parse_weeks(request.args.get("weeks"))
+    weeks = parse_weeks(request.args.get("weeks"))
     report = metrics.insights_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC")
-    return render_template("dashboard/insights.html", report=report, weeks=weeks,
-                           period_weeks=metrics.PERIOD_WEEKS, labels=metrics.STEP_LABELS,
+    return render_template("dashboard/insights.html", report=report, weeks=weeks, period_weeks=PERIOD_WEEKS,
+                           steps=STEPS, labels=STEP_LABELS, outside=OUTSIDE_LABELS,
                            week_labels=report.period.week_labels(), charts=charts(report))
 
 
-def charts(report: metrics.Report) -> dict[str, Markup]:
+def charts(report: metrics.Report) -> dict[str, Markup | list[Markup]]:
     """Every chart of the page as trusted markup (``svg.py`` escapes all text it is given)."""
     f = report.funnel
-    notes = {b: f"{p}% of previous" for _, b, p in f.conversions if p is not None}
-    funnel_bars = [Bar(metrics.STEP_LABELS[s], f.totals[s], notes.get(s, "")) for s in metrics.STEPS]
+    notes = {b: f"{p:g}% of previous" for _, b, p in f.conversions if p is not None}
+    funnel_bars = [Bar(STEP_LABELS[s], f.totals[s], notes.get(s, "")) for s in STEPS]
     weeks = [short for short, _ in report.period.week_labels()]
-    panels = [(metrics.STEP_LABELS[s], [row.counts[s] for row in f.by_week]) for s in metrics.STEPS]
-    sources_leads = [Bar(r.key, r.counts["leads"], f"{r.counts['clients']} clients")
-                     for r in f.by_source if r.counts["leads"]]
-    sources_started = [Bar(r.key, r.counts["started"], f"{r.counts['finished']} finished")
-                       for r in sorted(f.by_source, key=lambda r: -r.counts["started"]) if r.counts["started"]]
+    sources_started = [Bar(r.label, r.counts["started"], f"{r.counts['finished']} finished")
+                       for r in f.by_source if r.counts["started"]]
+    requests = [Bar(r.label, r.counts["requested"] + r.counts["direct_requests"],
+                    f"{r.counts['requested']} via assessment")
+                for r in sorted(f.by_source, key=lambda r: -(r.counts["requested"] + r.counts["direct_requests"]))
+                if r.counts["requested"] + r.counts["direct_requests"]]
     done = [Bar(s.title, s.done) for s in report.steps]
     stopped = [Bar(s.title, s.stopped) for s in report.steps]
     regions = [Bar(t.label, t.count) for t in report.priorities.regions]
@@ -47,12 +50,12 @@ def charts(report: metrics.Report) -> dict[str, Markup]:
                for c in report.first_contact if c.median_hours is not None]
     rendered = {
         "funnel": hbar_chart("chart-funnel", "Funnel for the period", funnel_bars,
-                             desc="Count at each funnel step, with conversion from the step before."),
-        "weeks": column_panels("chart-weeks", "Funnel by ISO week", weeks, panels,
-                               desc="One small chart per funnel step; one column per week, oldest first."),
-        "sources_leads": hbar_chart("chart-sources-leads", "Leads by source", sources_leads, color=PALETTE[1]),
+                             desc="Count at each funnel step, with its share of the step before."),
         "sources_started": hbar_chart("chart-sources-started", "Assessments started by source",
                                       sources_started, color=PALETTE[1]),
+        "sources_requests": hbar_chart("chart-sources-requests", "Strategy-session requests by source",
+                                       requests, color=PALETTE[1],
+                                       desc="Requests after the assessment plus requests without one, by source."),
         "steps_done": hbar_chart("chart-steps-done", "Assessments that completed each step", done),
         "steps_stopped": hbar_chart("chart-steps-stopped", "Where unfinished assessments stopped", stopped,
                                     color=PALETTE[4],
@@ -63,4 +66,11 @@ def charts(report: metrics.Report) -> dict[str, Markup]:
         "contact": hbar_chart("chart-contact", "Median hours to first contact, per coach", contact,
                               color=PALETTE[5], unit=" h"),
     }
-    return {name: Markup(svg) for name, svg in rendered.items()}  # trusted: svg.py escapes every label
+    out: dict[str, Markup | list[Markup]] = {name: Markup(svg) for name, svg in rendered.items()}
+    out["weeks"] = [  # small multiples: one chart per funnel step, one column per ISO week
+        Markup(column_chart(f"chart-weeks-{step}", STEP_LABELS[step], weeks, [row.counts[step] for row in f.by_week],
+                            desc=f"{STEP_LABELS[step]}, per ISO week of the period, oldest first.",
+                            color=PALETTE[i % len(PALETTE)]))
+        for i, step in enumerate(STEPS)
+    ]
+    return out  # trusted: svg.py escapes every label

@@ -6,6 +6,11 @@ presentation attributes (``fill``, ``font-size``, ``text-anchor``…) are used, 
 so a CSP with ``style-src 'self'`` renders them unchanged. Every label is escaped. Empty or
 all-zero data gives a small "No data yet" picture instead of an empty frame. The page still
 shows each chart's figures as a table: the SVG is never the only way to read them.
+
+Phones first: a chart is ``WIDTH`` (320) units wide and scales to its box (``width="100%"``, no
+fixed pixel size), and no text is smaller than ``MIN_FONT`` (13) units, so at a phone's 390 CSS
+pixels (about 330 px for the chart) every label renders at 13 px or more. Bar labels sit above
+their bar, never beside it, so long names keep the full width.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ MUTED = "#5b6570"
 LINE = "#dfe3e8"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 NO_DATA = "No data yet"
+WIDTH = 320  # viewBox units; the chart is drawn at its container's width
+MIN_FONT = 13
+CHAR = 7.2  # a generous average character width at 13 units, to keep text inside the frame
+BOLD_CHAR = 8.4  # the same in bold
 
 
 @dataclass(frozen=True)
@@ -56,100 +65,92 @@ def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> str:
     cid = _safe_id(chart_id)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{cid}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-labelledby="{cid}-title {cid}-desc" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="{cid}-title {cid}-desc" '
         f'font-family="{esc(FONT)}">'
         f'<title id="{cid}-title">{esc(title)}</title><desc id="{cid}-desc">{esc(desc or title)}</desc>'
     )
 
 
-def _text(x: float, y: float, content: str, *, size: int = 13, fill: str = INK, anchor: str = "start",
+def _text(x: float, y: float, content: str, *, size: int = MIN_FONT, fill: str = INK, anchor: str = "start",
           weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}" '
-            f'font-weight="{weight}" dominant-baseline="middle">{esc(content)}</text>')
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{max(size, MIN_FONT)}" fill="{fill}" '
+            f'text-anchor="{anchor}" font-weight="{weight}" dominant-baseline="middle">{esc(content)}</text>')
 
 
-def no_data(chart_id: str, title: str, message: str = NO_DATA, width: int = 640) -> str:
+def no_data(chart_id: str, title: str, message: str = NO_DATA, width: int = WIDTH) -> str:
     """A small, labelled picture saying there is nothing to draw yet."""
-    height = 64
+    height = 56
     return (_open(chart_id, title, f"{title}: {message}", width, height)
             + f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" rx="8" fill="#f8fafb" '
               f'stroke="{LINE}"/>'
-            + _text(width / 2, height / 2, message, size=15, fill=MUTED, anchor="middle")
+            + _text(width / 2, height / 2, clip(message, int((width - 16) // CHAR)), size=14, fill=MUTED,
+                    anchor="middle")
             + "</svg>")
 
 
 def hbar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, desc: str = "", color: str = PALETTE[0],
-               width: int = 640, label_width: int = 200, unit: str = "", empty: str = NO_DATA) -> str:
-    """Horizontal bars, one row per item, scaled so the largest value spans the full plot width."""
+               width: int = WIDTH, unit: str = "", empty: str = NO_DATA) -> str:
+    """Horizontal bars, one row per item: the label on its own line, the bar below it with its value
+    after it. The largest value spans the plot (the width less room for the longest value text)."""
     if not bars or max(b.value for b in bars) <= 0:
         return no_data(chart_id, title, empty, width=width)
-    row, top = 28, 8
+    row, top, label_h, bar_h = 42, 4, 16, 16
     shown = [fmt(b.value) + unit + (f" · {b.note}" if b.note else "") for b in bars]
-    # Room after the longest bar for its value text (about 7 px a character at 13 px).
-    value_width = min(max(48, 7 * max(len(text) for text in shown) + 16), (width - label_width) // 2)
-    plot = width - label_width - value_width
+    value_width = min(max(40, CHAR * max(len(text) for text in shown) + 8), width / 2)
+    plot = width - value_width
     height = top * 2 + row * len(bars)
     peak = max(b.value for b in bars)
     parts = [_open(chart_id, title, desc, width, height)]
     for i, (bar, text) in enumerate(zip(bars, shown, strict=True)):
         y = top + i * row
         length = plot * max(bar.value, 0) / peak
+        bar_y = y + label_h + 2
         parts.append(
             f'<g class="row"><title>{esc(bar.label)}: {esc(text)}</title>'
-            + _text(label_width - 8, y + row / 2, clip(bar.label, label_width // 7), anchor="end")
-            + f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{length:.2f}" height="{row - 8}" '
-              f'rx="3" fill="{esc(color)}"/>'
-            + _text(label_width + length + 6, y + row / 2, clip(text, (value_width - 12) // 7), fill=MUTED)
+            + _text(0, y + label_h / 2, clip(bar.label, int(width // CHAR)))
+            + f'<rect class="bar" x="0" y="{bar_y}" width="{length:.2f}" height="{bar_h}" rx="3" '
+              f'fill="{esc(color)}"/>'
+            + _text(length + 6, bar_y + bar_h / 2, clip(text, int((value_width - 6) // CHAR)), fill=MUTED)
             + "</g>"
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def column_panels(chart_id: str, title: str, categories: Sequence[str],
-                  panels: Sequence[tuple[str, Sequence[float]]], *, desc: str = "", columns: int = 2,
-                  width: int = 720) -> str:
-    """Small multiples: one column chart per panel over the same categories (e.g. ISO weeks).
+def column_chart(chart_id: str, title: str, categories: Sequence[str], values: Sequence[float], *,
+                 desc: str = "", color: str = PALETTE[0], width: int = WIDTH) -> str:
+    """One column per category (e.g. ISO weeks), the largest reaching the full height; under the
+    title a line states the total and the peak, so that small charts of different sizes stay comparable.
 
-    Each panel has its own scale (its largest column reaches the full panel height); the panel
-    heading states its total and peak so that panels of different sizes stay comparable.
+    Several of these side by side (one per funnel step) make small multiples that reflow: one
+    per row on a phone, several on a wide screen.
     """
-    if not categories or not panels or all(max(values, default=0) <= 0 for _, values in panels):
+    if not categories or max(values, default=0) <= 0:
         return no_data(chart_id, title, width=width)
-    columns = max(1, min(columns, len(panels)))
-    rows = math.ceil(len(panels) / columns)
-    gap, head, foot, plot_h = 16, 24, 20, 90
-    panel_w = (width - gap * (columns - 1)) / columns
-    panel_h = head + plot_h + foot
-    height = rows * panel_h + (rows - 1) * gap
+    head, foot, plot_h = 44, 24, 90
+    height = head + plot_h + foot
     n = len(categories)
-    slot = panel_w / n
-    label_every = max(1, math.ceil(n / max(1, int(panel_w // 56))))  # a label every ~56 px
-    parts = [_open(chart_id, title, desc, width, int(math.ceil(height)))]
-    for index, (name, values) in enumerate(panels):
-        x0 = (index % columns) * (panel_w + gap)
-        y0 = (index // columns) * (panel_h + gap)
-        peak = max(values, default=0)
-        parts.append(f'<g class="panel"><title>{esc(name)}</title>')
-        parts.append(_text(x0, y0 + 10, f"{name} — total {fmt(sum(values))}, peak {fmt(peak)}",
-                           size=12, weight="bold"))
-        base = y0 + head + plot_h
-        parts.append(f'<line x1="{x0:.1f}" y1="{base:.1f}" x2="{x0 + panel_w:.1f}" y2="{base:.1f}" '
-                     f'stroke="{LINE}"/>')
-        for i, category in enumerate(categories):
-            value = values[i] if i < len(values) else 0
-            h = plot_h * value / peak if peak > 0 else 0.0
-            x = x0 + i * slot + slot * 0.15
-            parts.append(
-                f'<rect class="bar" x="{x:.2f}" y="{base - h:.2f}" width="{slot * 0.7:.2f}" height="{h:.2f}" '
-                f'fill="{PALETTE[index % len(PALETTE)]}"><title>{esc(name)}, {esc(category)}: '
-                f'{fmt(value)}</title></rect>'
-            )
-            if i % label_every == 0:
-                label = clip(category, 8)
-                half = 3 * len(label)  # about half the label's width at 10 px: keep it inside the panel
-                cx = min(max(x0 + (i + 0.5) * slot, x0 + half), x0 + panel_w - half)
-                parts.append(_text(cx, base + 10, label, size=10, fill=MUTED, anchor="middle"))
-        parts.append("</g>")
+    slot = width / n
+    label_every = max(1, math.ceil(n / max(1, int(width // 60))))  # a label every ~60 units
+    peak = max(values, default=0)
+    parts = [_open(chart_id, title, desc, width, height),
+             _text(0, 10, clip(title, int(width // BOLD_CHAR)), weight="bold"),
+             _text(0, 28, clip(f"total {fmt(sum(values))} · peak {fmt(peak)} a week", int(width // CHAR)),
+                   fill=MUTED)]
+    base = head + plot_h
+    parts.append(f'<line x1="0" y1="{base:.1f}" x2="{width}" y2="{base:.1f}" stroke="{LINE}"/>')
+    for i, category in enumerate(categories):
+        value = values[i] if i < len(values) else 0
+        h = plot_h * value / peak
+        x = i * slot + slot * 0.15
+        parts.append(
+            f'<rect class="bar" x="{x:.2f}" y="{base - h:.2f}" width="{slot * 0.7:.2f}" height="{h:.2f}" '
+            f'fill="{esc(color)}"><title>{esc(title)}, {esc(category)}: {fmt(value)}</title></rect>'
+        )
+        if i % label_every == 0:
+            label = clip(category, 7)
+            half = CHAR * len(label) / 2 + 3  # keep the label inside the frame
+            cx = min(max((i + 0.5) * slot, half), width - half)
+            parts.append(_text(cx, base + 12, label, fill=MUTED, anchor="middle"))
     parts.append("</svg>")
     return "".join(parts)

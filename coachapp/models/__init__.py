@@ -7,6 +7,7 @@ from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
 from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
+from coachapp.models.visit import PageVisit
 
 __all__ = [
     "SERVICES",
@@ -21,5 +22,6 @@ __all__ = [
     "Lead",
     "LeadEvent",
     "OutboxMessage",
+    "PageVisit",
     "utcnow",
 ]
