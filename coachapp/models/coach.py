@@ -39,7 +39,7 @@ class Coach(TimestampMixin, Base):
     # Part of the login session id: rotating it ends every session of this coach.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(32))
     last_login_at: Mapped[datetime | None]
-    last_digest_on: Mapped[date | None]  # local date of the last 07:00 digest
+    last_digest_on: Mapped[date | None]  # local date of the last morning digest (DIGEST_HOUR)
 
     # Flask-Login protocol
     @property

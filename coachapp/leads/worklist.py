@@ -1,0 +1,83 @@
+"""A coach's worklist, read side: whose leads and tasks are "mine", and what is new and untouched.
+
+One definition for every place that tells a coach what to do: the Today page (dashboard) and
+the daily digest email (followups) import these clauses, so "new" on Today and "new" in the
+digest can never drift apart. Queries only; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, exists, or_, select
+
+from coachapp.extensions import db
+from coachapp.leads.worktime import end_of_local_day
+from coachapp.models import Coach, CoachTask, Lead, LeadEvent
+
+#: At most this many "new" leads are listed (Today and the digest alike).
+NEW_LIMIT = 50
+
+
+def in_care(coach: Coach) -> ColumnElement[bool]:
+    """Leads in this coach's care: their own; the owner also has the unassigned ones."""
+    if coach.is_owner:
+        return or_(Lead.owner_id == coach.id, Lead.owner_id.is_(None))
+    return Lead.owner_id == coach.id
+
+
+def my_task(coach: Coach) -> ColumnElement[bool]:
+    """Tasks for this coach, and unassigned ones on leads in their care."""
+    return or_(CoachTask.coach_id == coach.id, CoachTask.coach_id.is_(None) & in_care(coach))
+
+
+def untouched_new(coach: Coach) -> ColumnElement[bool]:
+    """Leads in this coach's care at stage "new" that no coach has touched (no note, no task done)."""
+    touched = or_(
+        exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == "note"),
+        exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "done"),
+    )
+    return (Lead.stage == "new") & in_care(coach) & ~touched
+
+
+@dataclass
+class Day:
+    """What a coach has on today: overdue and due-today tasks, and new untouched leads.
+
+    A lead is listed once: a new lead whose task is overdue or due today is under that task;
+    a new lead whose task falls due later (next week, say) is under ``new``.
+    """
+
+    overdue: list[tuple[CoachTask, Lead]] = field(default_factory=list)
+    due_today: list[tuple[CoachTask, Lead]] = field(default_factory=list)
+    new: list[Lead] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.overdue or self.due_today or self.new)
+
+
+def clinician_first(rows: list[tuple]) -> list[tuple]:
+    """Rows of (task, lead): clinician-first leads on top, otherwise the order kept."""
+    return sorted(rows, key=lambda row: not row[1].needs_clinician)
+
+
+def day_for(coach: Coach, now: datetime) -> Day:
+    """The coach's day as the Today page shows it, without the "this week" section."""
+    end_today = end_of_local_day(now, coach.time_zone)
+    tasks = db.session.execute(
+        select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
+        .where(CoachTask.status == "open", CoachTask.due_at < end_today, Lead.erased_at.is_(None),
+               my_task(coach))
+        .order_by(CoachTask.due_at)
+    ).all()
+    day = Day(overdue=[(t, lead) for t, lead in tasks if t.due_at < now],
+              due_today=[(t, lead) for t, lead in tasks if t.due_at >= now])
+    listed = {lead.id for _, lead in tasks}
+    fresh = db.session.execute(
+        select(Lead).where(Lead.erased_at.is_(None), untouched_new(coach))
+        .order_by(Lead.needs_clinician.desc(), Lead.created_at.desc()).limit(NEW_LIMIT)
+    ).scalars().all()
+    day.new = [lead for lead in fresh if lead.id not in listed]
+    day.overdue, day.due_today = clinician_first(day.overdue), clinician_first(day.due_today)
+    return day
