@@ -80,6 +80,7 @@ def test_the_timeline_shows_one_entry_per_email_in_plain_words(db_app):
         entry = timeline[timeline.index(f'id="email-{message.id}"'):]
         entry = entry[:entry.index("</li>")]
         assert str(escape(message.subject)) in entry and "queued" in entry and "sent" in entry  # queued → sent
+        assert f'href="/dashboard/outbox/{message.id}"' in entry  # click to read the email as sent
     assert timeline.count('class="ev ev-email"') == len(emails)
     # No event says "Email queued: …" / "Email sent: …" on its own any more.
     assert "Email queued:" not in timeline and "Email sent:" not in timeline
