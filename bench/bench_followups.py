@@ -18,11 +18,16 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+#: The bench's clock, pinned: a Wednesday noon in the leads' zone (UTC), inside every send
+#: window, so it measures sending whatever hour it is run (at night a real clock would defer
+#: every step to the morning and queue nothing).
+CLOCK = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def build(url: str, steps: int):
@@ -31,7 +36,7 @@ def build(url: str, steps: int):
     from coachapp import create_app
     from coachapp.config import celery_settings
     from coachapp.extensions import db
-    from coachapp.models import Enrollment, Lead, SequenceStep, utcnow
+    from coachapp.models import Enrollment, Lead, SequenceStep
 
     instance = Path(tempfile.mkdtemp(prefix="bench-followups-"))
     app = create_app({
@@ -40,7 +45,7 @@ def build(url: str, steps: int):
     })
     with app.app_context():
         upgrade()
-        now = utcnow()
+        now = CLOCK
         leads = [{"email": f"r{n}@example.com", "email_display": f"r{n}@example.com", "first_name": f"R{n}",
                   "time_zone": "UTC", "needs_clinician": True, "stage": "new", "source": "bench",
                   "created_at": now, "updated_at": now} for n in range(steps)]
@@ -62,12 +67,12 @@ def measure(app, steps: int) -> dict[str, float]:
     from coachapp.emails import outbox
     from coachapp.extensions import db
     from coachapp.followups import services
-    from coachapp.models import SequenceStep, utcnow
+    from coachapp.models import SequenceStep
     from coachapp.rules_store import get_rules
 
     outbox.publish = lambda ids: []  # not measuring the broker
     with app.app_context():
-        now = utcnow()
+        now = CLOCK
         base = []
         for _ in range(5):
             start = time.perf_counter()
@@ -79,7 +84,8 @@ def measure(app, steps: int) -> dict[str, float]:
         start_all = time.perf_counter()
         while done < steps:
             start = time.perf_counter()
-            counts = services.sweep(get_rules(), utcnow(), limit=200)
+            now += timedelta(milliseconds=1)  # the pinned clock moves on, as a real sweep's would
+            counts = services.sweep(get_rules(), now, limit=200)
             batches.append(time.perf_counter() - start)
             processed = sum(counts.values())
             if not processed:
