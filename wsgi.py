@@ -31,17 +31,26 @@ def _in_venv() -> bool:
 
 
 def _bootstrap() -> None:
-    """Create .venv and install the project (with test extras) when needed."""
+    """Create .venv and install the project (with test extras) when needed.
+
+    Dependencies come from requirements-dev.lock (exact versions, hashes checked), then the
+    project itself is installed in editable mode. A dependency that pyproject.toml names and
+    the lock lacks is still installed, at its newest version, so the commands keep working;
+    tests/deploy/test_lock.py fails until ``.ci/lock`` is run.
+    """
     stamp = VENV / ".coachapp-installed"
-    pyproject = ROOT / "pyproject.toml"
+    inputs = [ROOT / "pyproject.toml", ROOT / "requirements-dev.lock"]
+    wanted = "".join(path.read_text() for path in inputs if path.exists())
     if not _venv_python().exists():
         print(f"Creating virtual environment in {VENV} …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text() != pyproject.read_text():
+    if not stamp.exists() or stamp.read_text() != wanted:
         print("Installing coachapp and its dependencies …", flush=True)
         pip = [str(_venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        if inputs[1].exists():
+            subprocess.run([*pip, "--require-hashes", "-r", str(inputs[1])], check=True)
         subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
-        stamp.write_text(pyproject.read_text())
+        stamp.write_text(wanted)
 
 
 if __name__ == "__main__":

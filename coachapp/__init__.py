@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,16 +9,16 @@ from typing import Any
 
 from flask import Flask
 
-from coachapp.config import ROOT, from_env
+from coachapp.config import check_production, data_path, default_instance, from_env
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: config from the environment, then overrides."""
-    instance = Path(os.environ.get("COACHAPP_INSTANCE") or ROOT / "instance")
+    instance = Path(os.environ.get("COACHAPP_INSTANCE") or default_instance())
     app = Flask(
         __name__,
         instance_path=str(instance),
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(data_path("templates")),
     )
     instance.mkdir(parents=True, exist_ok=True)
     app.jinja_env.trim_blocks = True
@@ -31,13 +30,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_production(app.config)  # COACHAPP_ENV=production: a real SECRET_KEY and an https BASE_URL
+    from coachapp import logging_setup
+
+    logging_setup.init_app(app)  # one line per event, with a request id; before the others' hooks
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
-    from coachapp import cli, errors, followups
+    from coachapp import cli, errors, followups, hygiene
 
     errors.init_app(app)
+    hygiene.init_app(app)  # control characters, bad JSON: refused or removed before any hook runs
     followups.wire()  # leads emit LeadChanged; the sequences follow (one direction)
     cli.init_app(app)
     return app
@@ -56,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(data_path("migrations")))
     csrf.init_app(app)
     celery_init_app(app)
     rules_store.init_app(app)
@@ -67,16 +70,18 @@ def register_blueprints(app: Flask) -> None:
     from coachapp.auth import bp as auth_bp
     from coachapp.dashboard import bp as dashboard_bp
     from coachapp.extensions import csrf
+    from coachapp.health import bp as health_bp
     from coachapp.mailbox import bp as mailbox_bp
     from coachapp.public import bp as public_bp
 
+    app.register_blueprint(health_bp)  # /healthz, /readyz
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     csrf.exempt(api_bp)  # JSON API: no cookies, no ambient authority
     app.register_blueprint(api_bp)
     if not app.config["SMTP_URL"] and not app.config["PROXY_FIX_HOPS"]:
-        # Emails are captured, not sent: let people on this machine read them in the app.
+        # Emails are captured, not sent: the signed-in owner reads them in the app (/outbox/).
         app.register_blueprint(mailbox_bp)
 
 

@@ -12,6 +12,7 @@ from coachapp.extensions import db
 from coachapp.leads.services import InvalidEmail, normalize_email
 from coachapp.leads.worktime import parse_working_hours
 from coachapp.models import SERVICES, Coach
+from coachapp.textclean import clean_name
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -56,7 +57,7 @@ def parse_hours(text: str) -> dict[str, list[str]]:
 
 def create_coach(data: CoachData) -> Coach:
     """Validate and add a coach (flushes). Raises CoachError naming the bad field."""
-    name = data.name.strip()
+    name = clean_name(data.name, limit=200) or ""  # one line, no control characters
     if not name or len(name) > 120:
         raise CoachError("name", "Enter a name (up to 120 characters).")
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404  # runs this project's own commands: fixed argv, no shell
 import sys
 import time
 from pathlib import Path
@@ -24,8 +24,8 @@ def _run_all(argv: list[str]) -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     env = {**os.environ, "FLASK_APP": "wsgi", "BASE_URL": os.environ.get("BASE_URL", f"http://{host}:{port}")}
     python = sys.executable
-    subprocess.run([python, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    coaches = subprocess.run([python, "-m", "flask", "coaches", "list"], cwd=ROOT, env=env,
+    subprocess.run([python, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)  # nosec B603  # fixed argv
+    coaches = subprocess.run([python, "-m", "flask", "coaches", "list"], cwd=ROOT, env=env,  # nosec B603  # fixed argv
                              capture_output=True, text=True, check=True)
     if not coaches.stdout.strip():
         print("No coaches yet. To use the dashboard, add the owner:\n"
@@ -37,8 +37,9 @@ def _run_all(argv: list[str]) -> int:
                    "--loglevel", "INFO", "--concurrency", "2"],
         "beat": [python, "-m", "celery", "-A", "wsgi.celery_app", "beat", "--loglevel", "INFO"],
     }
-    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
-    mailbox = "" if env.get("SMTP_URL") else f" · captured emails: http://{host}:{port}/outbox/"
+    children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env)  # nosec B603  # argv lists defined above
+                for name, cmd in commands.items()}
+    mailbox = "" if env.get("SMTP_URL") else f" · captured emails (owner sign-in): http://{host}:{port}/outbox/"
     print(f"\ncoachapp running: http://{host}:{port}/assessment · dashboard: http://{host}:{port}/dashboard/"
           f"{mailbox}\n(Ctrl-C stops web, worker and beat)\n", flush=True)
     stopping = False
@@ -69,7 +70,7 @@ def _run_all(argv: list[str]) -> int:
 
 
 def _run_tests(argv: list[str]) -> int:
-    return subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=ROOT)
+    return subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=ROOT)  # nosec B603  # pytest args, no shell
 
 
 def main(argv: list[str]) -> int:

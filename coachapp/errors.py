@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +30,23 @@ def init_app(app: Flask) -> None:
             message = "Too many sign-in attempts. Please wait 15 minutes and try again."
             return render_template("auth/login.html", form=LoginForm(), limited=message), 429
         if _wants_json():
-            return jsonify(error=error.name.lower().replace(" ", "_"),
-                           message=error.description), error.code
+            body = {"error": getattr(error, "slug", None) or error.name.lower().replace(" ", "_"),
+                    "message": error.description}
+            if getattr(error, "errors", None):  # per-field messages (coachapp.hygiene)
+                body["errors"] = error.errors
+            return jsonify(body), error.code
         if error.code == 429:
             return render_template("errors/429.html"), 429
         template = "errors/404.html" if error.code == 404 else "errors/generic.html"
         return render_template(template, error=error), error.code
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(error: MethodNotAllowed):
+        """A 405 names the methods the URL does take (``Allow``, RFC 9110), as HTML or JSON."""
+        response = app.make_response(http_error(error))
+        if error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

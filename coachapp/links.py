@@ -25,8 +25,15 @@ class SubscribeUrls:
     webcal: str  # one click opens the calendar app's subscribe dialog (Apple, Outlook)
 
 
+def signing_keys() -> list[str]:
+    """Old keys first, the current one last: itsdangerous signs with the last and accepts any,
+    so a rotated SECRET_KEY (the old one in SECRET_KEY_FALLBACKS) keeps links in sent emails
+    and subscribed calendars working, as Flask does for sessions."""
+    return [*(current_app.config.get("SECRET_KEY_FALLBACKS") or []), current_app.config["SECRET_KEY"]]
+
+
 def calendar_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CALENDAR_SALT)
+    return URLSafeSerializer(signing_keys(), salt=CALENDAR_SALT)
 
 
 def calendar_token(lead_id: int) -> str:
@@ -48,7 +55,7 @@ UNSUBSCRIBE_SALT = "coachapp.unsubscribe"
 
 
 def unsubscribe_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    return URLSafeSerializer(signing_keys(), salt=UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_token(lead_id: int) -> str:

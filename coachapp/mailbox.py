@@ -1,12 +1,13 @@
 """The in-app mailbox: when no SMTP server is configured, emails are captured in
-the outbox and can be read here. Registered only when ``SMTP_URL`` is unset."""
+the outbox and can be read here. Registered only when ``SMTP_URL`` is unset (see
+``create_app``), and readable only by the signed-in owner."""
 
 from __future__ import annotations
 
 import re
-from ipaddress import ip_address
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from coachapp.extensions import db
@@ -16,15 +17,14 @@ bp = Blueprint("mailbox", __name__, url_prefix="/outbox")
 
 
 @bp.before_request
-def local_only() -> None:
-    """Captured emails hold health data: only readable from this machine
-    (until the coach dashboard puts them behind a login)."""
-    try:
-        local = ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        local = False
-    if not local:
-        abort(404)
+def owner_only():
+    """Captured emails hold health data: only the signed-in owner reads them. Not "loopback
+    only": behind a reverse proxy on the same host every visitor comes from 127.0.0.1."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    if not current_user.is_owner:
+        abort(403)  # every lead's emails: the owner's view, like Insights and Coaches
+    return None
 
 
 LINK = re.compile(r"(?:https?|webcal)://[^\s<>\"')]+")

@@ -1,15 +1,19 @@
-"""The outbox: one email per purpose, atomic claims, retries with backoff,
-permanent failures, and a broker outage that delays but never loses."""
+"""The outbox: one email per purpose, atomic claims and renewed leases, retries with backoff,
+SMTP replies classified by stage, deadlines, recording "sent" through a database outage, and a
+broker outage that delays but never loses. (Real processes and real faults: tests/faults/.)"""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from coachapp.emails import outbox
+from coachapp.emails.lease import Lease, durable
 from coachapp.extensions import db
 from coachapp.models import Lead, LeadEvent, OutboxMessage, utcnow
 
@@ -28,6 +32,15 @@ def _queue(lead: Lead, key: str = "test:1") -> OutboxMessage:
         result={"safety": {"fired": [{"level": "red", "reason": "Chest pain on exertion."}]}},
         results_url="http://coach.test/r", business_name="Motive", business_address="Austin, TX",
     )
+
+
+def _until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
 
 
 def _count(model) -> int:
@@ -102,19 +115,119 @@ def test_temporary_smtp_failure_backs_off_then_succeeds(db_app, smtp_server, mon
     assert len(smtp_server.wait_for(1)) == 1
 
 
-def test_permanent_smtp_failure_is_marked_failed(db_app, smtp_server, monkeypatch):
-    monkeypatch.setitem(db_app.config, "SMTP_URL", smtp_server.url)
-    smtp_server.fail_next("550 5.1.1 No such user")
+@pytest.fixture
+def sink(db_app, monkeypatch):
+    """A scriptable SMTP server (tests/faults/smtp_sink.py) with short clocks."""
+    from tests.faults.smtp_sink import Sink
+
+    server = Sink()
+    monkeypatch.setitem(db_app.config, "SMTP_URL", server.url)
+    monkeypatch.setitem(db_app.config, "SMTP_TIMEOUT", 1.0)
+    monkeypatch.setitem(db_app.config, "OUTBOX_SEND_DEADLINE", 2.0)
+    yield server
+    server.stop()
+
+
+def _events(kind: str) -> list[LeadEvent]:
+    return list(db.session.execute(select(LeadEvent).where(LeadEvent.kind == kind)).scalars())
+
+
+def test_5xx_to_rcpt_to_bounces_that_address(db_app, sink):
+    sink.add("rcpt", "550 5.1.1 No such user")
     message = _queue(_lead())
     outbox.commit()
     assert outbox.deliver(message.id) == "failed"
     db.session.expire_all()
     row = db.session.get(OutboxMessage, message.id)
-    assert "550" in row.last_error
-    assert smtp_server.messages == []
+    assert "550 5.1.1 No such user" in row.last_error and "RCPT TO" in row.last_error
+    assert sink.total() == 0
     kinds = db.session.execute(select(LeadEvent.kind)).scalars().all()
     assert "email_failed" in kinds and "bounced" in kinds
     assert db.session.get(Lead, row.lead_id).bounced_at is not None  # follow-ups stop for this address
+
+
+@pytest.mark.parametrize(("stage", "reply"), [
+    ("mail", "550 5.7.1 Sender address rejected: not owned by user"),
+    ("greeting", "554 5.7.1 No SMTP service for your address"),
+    ("data", "554 5.7.0 Message refused"),
+    ("end", "550 5.7.1 Message rejected as spam"),
+])
+def test_a_5xx_that_is_not_about_the_recipient_is_ours_not_a_bounce(db_app, sink, caplog, stage, reply):
+    """A misconfigured account refuses everything: every email fails, no lead is marked bounced,
+    the lead's timeline says why, an ERROR is logged each time, the owner is alerted once."""
+    sink.add(stage, reply, times=10)
+    leads = [Lead(email=f"r{n}@example.com", email_display=f"r{n}@example.com", first_name=f"R{n}") for n in range(3)]
+    db.session.add_all(leads)
+    db.session.flush()
+    ids = [_queue(lead, key=f"test:{lead.id}").id for lead in leads]
+    outbox.commit()
+    with caplog.at_level("ERROR", logger="coachapp.emails"):
+        assert [outbox.deliver(i) for i in ids] == ["failed"] * 3
+    db.session.expire_all()
+    assert sink.total() == 0
+    assert all(lead.bounced_at is None for lead in db.session.execute(select(Lead)).scalars())
+    assert _events("bounced") == []
+    failed = _events("email_failed")
+    assert len(failed) == 3 and all("not marked bounced" in e.summary for e in failed)
+    assert all(e.data["ours"] for e in failed)
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "refused the sender" in r.getMessage()]
+    assert len(errors) == 3 and reply.split()[0] in errors[0].getMessage()
+    alerts = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.kind == outbox.SETUP_ALERT_KIND)).scalars().all()
+    assert len(alerts) == 1  # once, however many emails the server refused
+    alert = alerts[0]
+    assert alert.lead_id is None and reply in alert.text_body and "SMTP_URL" in alert.text_body
+    # The alert goes through the same broken server: it fails too, and alerts nobody again.
+    assert outbox.deliver(alert.id) == "failed"
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.kind == outbox.SETUP_ALERT_KIND)).scalar_one() == 1
+
+
+def test_a_later_delivery_clears_the_bounce(db_app, sink):
+    lead = _lead()
+    sink.add("rcpt", "550 5.2.1 Mailbox disabled")
+    first = _queue(lead, key="test:first")
+    outbox.commit()
+    assert outbox.deliver(first.id) == "failed"
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).bounced_at is not None
+    outbox.resend(first.id, utcnow(), by="Sam")  # the mailbox works again
+    outbox.commit()
+    assert outbox.deliver(first.id) == "sent"
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).bounced_at is None
+    assert [e.summary for e in _events("bounce_cleared")] == [
+        "ana@example.com accepted an email again: the bounce is cleared"]
+    assert sink.total() == 1
+
+
+@pytest.mark.parametrize("fault", ["hang", "trickle"])
+def test_a_server_that_hangs_or_trickles_is_cut_off_at_the_deadline(db_app, sink, fault):
+    sink.add("greeting", fault)
+    message = _queue(_lead())
+    outbox.commit()
+    started = time.monotonic()
+    assert outbox.deliver(message.id) == "queued"  # a temporary failure: retried later
+    took = time.monotonic() - started
+    assert took < 2.0 + 3.0, took  # the 2 s deadline (1 s per read), plus a busy machine's slack
+    db.session.expire_all()
+    row = db.session.get(OutboxMessage, message.id)
+    assert row.status == "queued" and row.next_attempt_at > utcnow()
+    assert ("deadline" if fault == "trickle" else "timed out") in row.last_error
+
+
+def test_4xx_at_any_stage_is_retried_later(db_app, sink):
+    sink.add("mail", "451 4.3.0 Try again later")
+    sink.add("rcpt", "452 4.2.2 Mailbox full")
+    message = _queue(_lead())
+    outbox.commit()
+    now = utcnow()
+    assert outbox.deliver(message.id, now) == "queued"
+    assert outbox.deliver(message.id, now + timedelta(minutes=2)) == "queued"
+    assert outbox.deliver(message.id, now + timedelta(minutes=10)) == "sent"
+    assert sink.total() == 1
+    db.session.expire_all()
+    assert db.session.get(Lead, db.session.get(OutboxMessage, message.id).lead_id).bounced_at is None
 
 
 def test_gives_up_after_max_attempts(db_app, monkeypatch):
@@ -129,15 +242,88 @@ def test_gives_up_after_max_attempts(db_app, monkeypatch):
     assert "gave up after 2 attempts" in db.session.get(OutboxMessage, message.id).last_error
 
 
-def test_abandoned_claim_is_reclaimed_after_the_lease(db_app):
+def test_abandoned_claim_is_reclaimed_after_the_configured_lease(db_app, monkeypatch):
+    monkeypatch.setitem(db_app.config, "OUTBOX_CLAIM_LEASE", 90)
     message = _queue(_lead())
     outbox.commit()
     start = utcnow()
     assert outbox.claim(message.id, start)  # the worker then dies mid-send
-    assert message.id not in outbox.due_for_publishing(start + timedelta(minutes=1))
-    after_lease = start + outbox.CLAIM_LEASE + timedelta(seconds=1)
+    assert outbox.claim_lease() == timedelta(seconds=90)
+    assert message.id not in outbox.due_for_publishing(start + timedelta(seconds=89))
+    assert not outbox.claim(message.id, start + timedelta(seconds=89))
+    after_lease = start + timedelta(seconds=91)
     assert message.id in outbox.due_for_publishing(after_lease)
     assert outbox.deliver(message.id, after_lease) == "sent"
+
+
+def test_the_lease_is_renewed_while_a_send_is_in_progress(db_app):
+    message = _queue(_lead())
+    outbox.commit()
+    claimed = utcnow()
+    assert outbox.claim(message.id, claimed)
+    token = db.session.get(OutboxMessage, message.id).attempts
+
+    def claimed_at():
+        db.session.expire_all()
+        return db.session.get(OutboxMessage, message.id).claimed_at
+
+    with Lease(db.engine, message.id, token, interval=0.05, until=time.monotonic() + 30):
+        assert _until(lambda: claimed_at() > claimed)
+    with Lease(db.engine, message.id, token + 1, interval=0.05, until=time.monotonic() + 30) as stale:
+        assert stale.renew(utcnow()) is False  # not our claim any more: never renewed
+
+
+def test_recording_sent_outlasts_a_database_outage(db_app, monkeypatch, caplog):
+    """The server said 250; the first tries to record it hit a dead connection. The worker keeps
+    trying (new session each time) instead of leaving the row to the lease: one email."""
+    from coachapp.emails import delivery
+
+    message_id = _queue(_lead()).id
+    outbox.commit()
+    real, failures = delivery._record, []
+
+    def flaky(job, outcome, now):
+        if len(failures) < 3:
+            failures.append(db.session())
+            raise OperationalError("UPDATE outbox_messages", {}, Exception("server closed the connection"))
+        return real(job, outcome, now)
+
+    monkeypatch.setattr(delivery, "_record", flaky)
+    with caplog.at_level("WARNING", logger="coachapp.emails"):
+        assert outbox.deliver(message_id) == "sent"
+    assert len(failures) == 3 and len(set(map(id, failures))) == 3  # a fresh session each try
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message_id).status == "sent"
+    assert sum("retrying" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_recording_gives_up_after_its_deadline(db_app):
+    calls = []
+
+    def always_down():
+        calls.append(time.monotonic())
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with pytest.raises(OperationalError):
+        durable(always_down, deadline=0.5, what="test")
+    assert 2 <= len(calls) and calls[-1] - calls[0] <= 0.5 + 0.5
+    with pytest.raises(ValueError):  # not a database outage: not retried
+        durable(lambda: (_ for _ in ()).throw(ValueError("bug")), deadline=5, what="test")
+
+
+def test_send_deadlines_and_time_limits_fit_inside_the_lease(db_app):
+    from coachapp.config import outbox_settings
+
+    config = db_app.config
+    task = db_app.extensions["celery"].tasks["outbox.send"]
+    assert config["OUTBOX_CLAIM_LEASE"] == 120
+    assert config["SMTP_TIMEOUT"] < config["OUTBOX_SEND_DEADLINE"]
+    assert config["OUTBOX_SEND_DEADLINE"] + config["OUTBOX_RECORD_DEADLINE"] < task.soft_time_limit
+    assert task.soft_time_limit < task.time_limit < config["OUTBOX_CLAIM_LEASE"]
+    short = outbox_settings({"OUTBOX_CLAIM_LEASE": "10", "OUTBOX_SEND_DEADLINE": "2", "OUTBOX_RECORD_DEADLINE": "5"})
+    assert (short["OUTBOX_SOFT_TIME_LIMIT"], short["OUTBOX_HARD_TIME_LIMIT"]) == (8, 9)
+    with pytest.raises(ValueError, match="OUTBOX_CLAIM_LEASE"):
+        outbox_settings({"OUTBOX_CLAIM_LEASE": "60"})  # 30 s + 60 s cannot fit in 48 s
 
 
 def test_broker_outage_is_not_an_error_and_the_sweep_catches_up(db_app, database_url):

@@ -4,48 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from coachapp.api.answers_schema import answers_schema
 from coachapp.assessment import Rules
 
-
-def _answer_schema(question) -> dict[str, Any]:
-    kind = question.type
-    schema: dict[str, Any]
-    if kind == "boolean":
-        schema = {"type": "boolean"}
-    elif kind == "single_select":
-        schema = {"type": "string", "enum": [o.value for o in question.options]}
-    elif kind in {"multi_select", "checklist"}:
-        choices = question.options if kind == "multi_select" else question.items
-        schema = {"type": "array", "uniqueItems": True,
-                  "items": {"type": "string", "enum": [o.value for o in choices]}}
-    elif kind in {"integer", "slider"}:
-        schema = {"type": "integer"}
-    elif kind == "number":
-        schema = {"type": "number"}
-    elif kind == "date":
-        schema = {"type": "string", "format": "date"}
-    else:
-        schema = {"type": "string", "maxLength": 500}
-    if kind in {"integer", "slider", "number"}:
-        if question.min is not None:
-            schema["minimum"] = question.min
-        if question.max is not None:
-            schema["maximum"] = question.max
-    description = question.text + (f" ({question.unit})" if question.unit else "")
-    if question.show_if is not None:
-        description += " Only asked when its show_if condition holds."
-    schema["description"] = description
-    return schema
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+#: Plain ASCII addresses that email-validator (what the API uses) always accepts: dot-atom local
+#: part up to 64 characters, hostname labels without "--", an alphabetic top-level domain.
+EMAIL_PATTERN = (rf"^[{_ATEXT}]{{1,32}}(?:\.[{_ATEXT}]{{1,15}}){{0,2}}"
+                 r"@(?:[A-Za-z0-9]{1,20}(?:-[A-Za-z0-9]{1,20}){0,2}\.){1,4}[A-Za-z]{2,24}$")
+#: Special-use domains email-validator refuses (RFC 6761 and friends), in any case.
+RESERVED_DOMAINS = r"\.(?:" + "|".join(
+    "".join(f"[{c.upper()}{c}]" for c in name) for name in ("arpa", "invalid", "local", "localhost", "onion", "test")
+) + ")$"
+#: A first name: one line, no control characters, not only spaces (what ``api._contact`` checks).
+NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
 
 
-def openapi_document(rules: Rules) -> dict[str, Any]:
-    questions = rules.assessment.questions
-    answers = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {q.id: _answer_schema(q) for q in questions},
-        "required": [q.id for q in questions if q.required and q.show_if is None],
-    }
+def openapi_document(rules: Rules, time_zones: list[str]) -> dict[str, Any]:
+    answers = answers_schema(rules)
     error = {
         "type": "object",
         "required": ["error", "message"],
@@ -85,11 +61,18 @@ def openapi_document(rules: Rules) -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["first_name", "email", "consent_health"],
         "properties": {
-            "first_name": {"type": "string", "minLength": 1, "maxLength": 80},
-            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "first_name": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": NAME_PATTERN,
+                           "description": "One line: no control characters, not only spaces."},
+            "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN,
+                      "not": {"pattern": RESERVED_DOMAINS},
+                      "description": "An email address. The API accepts what email-validator accepts "
+                                     "(internationalised addresses too); the pattern is its plain-ASCII core. "
+                                     "Special-use domains (.test, .invalid, .local, .localhost, .onion, .arpa) "
+                                     "are refused."},
             "consent_health": {"type": "boolean", "const": True},
             "consent_marketing": {"type": "boolean", "default": False},
-            "time_zone": {"type": "string", "description": "IANA zone; follow-up emails are timed to its daytime."},
+            "time_zone": {"type": "string", "enum": time_zones,
+                          "description": "IANA zone; follow-up emails are timed to its daytime."},
         },
     }
     json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -137,8 +120,11 @@ def openapi_document(rules: Rules) -> dict[str, Any]:
                                     "lead_id": {"type": "integer"},
                                     "results_url": {"type": "string"},
                                     "result": {"$ref": "#/components/schemas/Result"}}}}}},
-                        "400": {"description": "Body is not a JSON object", "content": json_error},
-                        "422": {"description": "Per-field validation errors", "content": json_error},
+                        "400": {"description": "Body is not a JSON object, not valid JSON (NaN, a lone "
+                                               "surrogate) or nested deeper than 32 levels",
+                                "content": json_error},
+                        "422": {"description": "Per-field validation errors (a control character in any "
+                                               "string is one)", "content": json_error},
                     },
                 }
             },

@@ -1,4 +1,4 @@
-"""Sign in (rate-limited per account and per address) and sign out (ends the session)."""
+"""Sign in (slowed per account and address, rate-limited per address) and sign out (ends the session)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from coachapp.auth import bp
+from coachapp.auth import bp, throttle
 from coachapp.auth.forms import LoginForm
 from coachapp.auth.passwords import hash_password, needs_rehash, verify_password
 from coachapp.extensions import db, limiter, login_manager
 from coachapp.models import Coach, utcnow
 
-#: Failed attempts only (a successful sign-in is not counted).
-ACCOUNT_LIMIT = "5 per 15 minutes"
+#: Failed attempts only (a successful sign-in is not counted). Per account, failures are slowed
+#: down instead (``throttle``): a lockout would let anyone who knows a coach's email lock them out.
 ADDRESS_LIMIT = "20 per 15 minutes"
-
-
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()
 
 
 def _failed(response: Response) -> bool:
@@ -56,7 +52,6 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(ACCOUNT_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 @limiter.limit(ADDRESS_LIMIT, methods=["POST"], deduct_when=_failed)
 def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
@@ -64,9 +59,17 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        slowed = throttle.enabled()
+        key = throttle.key_for(email, request.remote_addr)
+        wait = throttle.throttle().wait_seconds(key, throttle.now()) if slowed else 0
+        if wait:  # whatever the password: it is not even checked until the wait is over
+            message = f"Too many failed attempts. Please try again in {wait} second{'s' if wait != 1 else ''}."
+            return render_template("auth/login.html", form=form, limited=message), 429, {"Retry-After": str(wait)}
         coach = db.session.execute(select(Coach).where(Coach.email == email)).scalar_one_or_none()
         stored = coach.password_hash if coach is not None and coach.active else None
         if verify_password(stored, form.password.data):  # an unknown email costs the same time
+            if slowed:
+                throttle.throttle().succeeded(key)
             if needs_rehash(coach.password_hash):
                 coach.password_hash = hash_password(form.password.data)
             coach.last_login_at = utcnow()
@@ -74,6 +77,8 @@ def login() -> Response | str | tuple[str, int]:
             session.clear()  # a fresh session at sign-in: no fixation
             login_user(coach)
             return redirect(safe_next(request.args.get("next")))
+        if slowed:
+            throttle.throttle().failed(key, throttle.now())
         form.password.errors.append("That email and password don't match an active coach account.")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)

@@ -24,6 +24,7 @@ from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, upsert_lead
 from coachapp.links import external_url, plan_download_url, subscribe_urls
 from coachapp.models import AssessmentSubmission, Coach, Lead, utcnow
+from coachapp.textclean import clean_mapping
 
 CONTACT_STEP = screens.CONTACT
 
@@ -56,7 +57,7 @@ def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -
         channel=channel,
         answers={},
         steps_done=[],
-        first_touch=dict(first_touch),
+        first_touch=clean_mapping(first_touch),  # older rows may hold control characters
         started_at=now,
         updated_at=now,
     )

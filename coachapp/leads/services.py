@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from coachapp.extensions import db
 from coachapp.models import Lead, LeadEvent
+from coachapp.textclean import clean_line, clean_name
 
 #: Bump when the consent wording on the forms changes.
 CONSENT_TEXT_VERSION = "2026-11-v1"
@@ -66,8 +67,9 @@ def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) ->
         else:
             created = True
             add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)
-    if contact.first_name:
-        lead.first_name = contact.first_name
+    first_name = clean_name(contact.first_name)  # no control characters, ever (the edge strips them too)
+    if first_name:
+        lead.first_name = first_name
     if contact.time_zone:
         lead.time_zone = contact.time_zone
     _apply_consent(lead, contact, now)
@@ -79,12 +81,21 @@ def _by_email(key: str) -> Lead | None:
 
 
 def _apply_first_touch(lead: Lead, touch: dict[str, Any], now: datetime) -> None:
-    lead.source = (touch.get("utm_source") or touch.get("referrer_host") or "direct")[:120]
+    """Copy the first touch onto a new lead. A submission stored before input hygiene may
+    carry control characters (a NUL from ``?utm_source=%00``): they are dropped here, so that
+    submission can still be completed."""
+    lead.source = clean_line(touch.get("utm_source") or touch.get("referrer_host") or "", 120) or "direct"
     for field in FIRST_TOUCH_FIELDS:
-        value = touch.get(field)
-        setattr(lead, field, value[:500] if isinstance(value, str) else None)
-    at = touch.get("at")
-    lead.first_touch_at = datetime.fromisoformat(at) if at else now
+        value = clean_line(touch.get(field), 500)
+        setattr(lead, field, value if isinstance(value, str) else None)
+    lead.first_touch_at = _touch_time(touch.get("at")) or now
+
+
+def _touch_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
 
 
 def _apply_consent(lead: Lead, contact: Contact, now: datetime) -> None:

@@ -22,6 +22,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from coachapp.public.antispam import HumanCheck
+
 
 class StepForm(FlaskForm):
     """CSRF only: the step's questions come from rules/ and are cleaned by the engine."""
@@ -35,7 +37,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class ContactForm(FlaskForm):
+class ContactForm(HumanCheck, FlaskForm):
     first_name = StringField(
         "First name",
         filters=[_strip],
@@ -161,7 +163,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class _StrategyBase(FlaskForm):
+class _StrategyBase(HumanCheck, FlaskForm):
     """What both versions of the strategy-session form ask (shape only; the service decides)."""
 
     goals = TextAreaField("What would you like help with?", filters=[_strip],

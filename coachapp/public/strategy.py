@@ -22,7 +22,7 @@ from coachapp.leads.intake import (
 )
 from coachapp.leads.services import InvalidEmail
 from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest, utcnow
-from coachapp.public import bp
+from coachapp.public import antispam, bp
 from coachapp.public.forms import QuickStrategyForm, StrategySessionForm, choices
 from coachapp.public.tracking import first_touch
 from coachapp.rules_store import get_rules
@@ -87,7 +87,13 @@ def strategy_session() -> Response | str | tuple[str, int]:
         if token:
             linked = _prefill(form, token)
         return _page(form, linked, recent)
-    if form.validate_on_submit():
+    check = antispam.verdict(form, "strategy-session")
+    if check is antispam.Verdict.BOT:
+        return antispam.received_page()  # looks accepted; nothing stored, nothing sent
+    valid = form.validate_on_submit()
+    if valid and check is antispam.Verdict.TOO_FAST:
+        return _page(form, by_token(token) if token else None, recent, notice=antispam.AGAIN)
+    if valid:
         intake = _intake(form, recent)
         try:
             outcome = submit(get_rules(), intake, first_touch(), utcnow())
@@ -102,11 +108,12 @@ def strategy_session() -> Response | str | tuple[str, int]:
     return _page(form, by_token(token) if token else None, recent), 422
 
 
-def _page(form, linked, recent) -> str:
+def _page(form, linked, recent, notice: str | None = None) -> str:
     lead = db.session.get(Lead, recent.lead_id) if recent is not None else None
     fields = [form[name] for name in form.FIELDS]
+    antispam.stamp(form)
     return render_template("public/strategy.html", form=form, fields=fields, linked=linked, lead=lead,
-                           seconds=form_seconds(fields))
+                           seconds=form_seconds(fields), notice=notice)
 
 
 def _intake(form, recent: AssessmentSubmission | None) -> StrategyIntake:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from coachapp.links import external_url
 from coachapp.public import bp
+
+#: Absolute links in pages come from ``BASE_URL``, never from the request's Host header
+#: (``url_for(..., _external=True)`` would echo whatever Host a client sent).
+bp.add_app_template_global(external_url, "external_url")
 
 
 @bp.app_template_filter("form_value")

@@ -9,20 +9,25 @@ from flask import request, session
 
 from coachapp.models import utcnow
 from coachapp.public import bp
+from coachapp.textclean import clean_line, clean_mapping
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 SESSION_KEY = "first_touch"
 
 
 def capture(args: dict[str, str], referrer: str | None, url: str, host: str) -> dict[str, Any]:
-    """What we keep of a first visit (pure; values are trimmed)."""
-    touch: dict[str, Any] = {k: args[k][:200] for k in UTM_KEYS if args.get(k)}
+    """What we keep of a first visit (pure; values are trimmed, control characters removed)."""
+    touch: dict[str, Any] = {k: clean_line(args[k], 200) for k in UTM_KEYS if clean_line(args.get(k), 200)}
+    referrer = clean_line(referrer, 500)
     if referrer:
-        ref_host = urlsplit(referrer).hostname or ""
+        try:
+            ref_host = urlsplit(referrer).hostname or ""
+        except ValueError:  # e.g. "http://[::1" — not a URL we can attribute
+            ref_host = ""
         if ref_host and ref_host != host.split(":")[0]:
-            touch["referrer"] = referrer[:500]
+            touch["referrer"] = referrer
             touch["referrer_host"] = ref_host[:120]
-    touch["landing_page"] = url[:500]
+    touch["landing_page"] = clean_line(url, 500)
     touch["at"] = utcnow().isoformat()
     return touch
 
@@ -40,4 +45,12 @@ def remember_first_touch() -> None:
 
 
 def first_touch() -> dict[str, Any]:
-    return dict(session.get(SESSION_KEY) or {})
+    """The first touch kept in the session; one saved before input hygiene (a NUL from
+    ``?utm_source=%00``) is repaired in place rather than failing every later form."""
+    kept = session.get(SESSION_KEY)
+    if not isinstance(kept, dict):
+        return {}
+    touch = clean_mapping(kept)
+    if touch != kept:
+        session[SESSION_KEY] = touch
+    return touch

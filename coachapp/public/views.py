@@ -17,13 +17,13 @@ from coachapp.leads import assessments as flow
 from coachapp.leads import screens
 from coachapp.leads.services import Contact, InvalidEmail
 from coachapp.models import AssessmentSubmission, utcnow
-from coachapp.public import bp
+from coachapp.public import antispam, bp
 from coachapp.public.forms import ContactForm, StartForm, StepForm
 from coachapp.public.tracking import first_touch
 from coachapp.rules_store import get_rules
 
 MULTI_TYPES = {"multi_select", "checklist"}
-TOKEN_KEY = "assessment_token"
+TOKEN_KEY = "assessment_token"  # nosec B105  # the name of a session key, not a secret
 PREFILL_KEY = "prefill_from"  # a completed assessment whose runner came back to add tests
 
 
@@ -170,7 +170,13 @@ def _contact_step(rules, submission: AssessmentSubmission) -> Response | str | t
     if request.method == "POST":
         if request.form.get("nav") == "back":
             return _go(submission.token, screens.OFFER)
-        if form.validate_on_submit():
+        check = antispam.verdict(form, "contact")
+        if check is antispam.Verdict.BOT:
+            return antispam.received_page()  # looks accepted; nothing stored, nothing sent
+        valid = form.validate_on_submit()
+        if valid and check is antispam.Verdict.TOO_FAST:
+            return _render_contact(rules, submission, form, notice=antispam.AGAIN)
+        if valid:
             contact = Contact(
                 first_name=form.first_name.data.strip(),
                 email=form.email.data,
@@ -239,8 +245,9 @@ def _prefill_contact(form: ContactForm) -> None:
         form.consent_marketing.data = lead.consent_marketing_at is not None
 
 
-def _render_contact(rules, submission, form) -> str:
-    return render_template("public/contact.html", form=form, submission=submission)
+def _render_contact(rules, submission, form, notice: str | None = None) -> str:
+    antispam.stamp(form)
+    return render_template("public/contact.html", form=form, submission=submission, notice=notice)
 
 
 def _render_screen(rules, submission, screen, form, *, values: dict[str, Any],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coachapp.auth.views import ACCOUNT_LIMIT, safe_next
+from coachapp.auth.views import safe_next
 from coachapp.extensions import db
 from tests.conftest import Browserish
 from tests.helpers_dashboard import PASSWORD, coach_with_password, sign_in
@@ -91,23 +91,34 @@ def test_sign_out_needs_csrf(db_app):
     assert web.client.post("/auth/logout").status_code == 400
 
 
-def test_failed_sign_ins_are_limited_per_account_with_a_clear_message(rate_limited_app):
+def test_failed_sign_ins_slow_the_account_without_locking_out_the_right_password(rate_limited_app, monkeypatch):
+    """Per account and address: a short, growing wait, not a 15-minute lockout (more in
+    tests/web/test_sign_in_throttle.py)."""
+    from coachapp.auth import throttle
     from tests.conftest import clean_tables
 
-    attempts = int(ACCOUNT_LIMIT.split()[0])
+    now = [1000.0]
+    monkeypatch.setattr(throttle, "now", lambda: now[0])
     clean_tables(rate_limited_app)
     with rate_limited_app.app_context():
         coach_with_password(db)
         web = Browserish(rate_limited_app.test_client())
-        codes = [_login(web, "sam@motive.example", "wrong-password!").status_code for _ in range(attempts)]
-        blocked = _login(web, "sam@motive.example", PASSWORD)  # even the right password waits now
-        other = _login(web, "other@motive.example", "wrong-password!")  # another account is not blocked
+        codes = []
+        for _ in range(5):
+            codes.append(_login(web, "sam@motive.example", "wrong-password!").status_code)
+            now[0] += 60
+        waiting = _login(web, "sam@motive.example", "wrong-password!")
+        blocked = _login(web, "sam@motive.example", PASSWORD)  # within the wait: refused, whatever the password
+        other = _login(web, "other@motive.example", "wrong-password!")  # another account is not slowed
+        now[0] += 32
+        signed_in = _login(web, "sam@motive.example", PASSWORD)  # the wait is over: the right password works
         db.session.remove()
     clean_tables(rate_limited_app)
-    assert codes == [401] * attempts
+    assert codes == [401] * 5 and waiting.status_code == 401
     assert blocked.status_code == 429
-    assert "Too many sign-in attempts" in blocked.get_data(as_text=True)
+    assert "Please try again in 32 seconds." in blocked.get_data(as_text=True)
     assert other.status_code == 401
+    assert signed_in.status_code == 302
 
 
 def test_successful_sign_ins_do_not_count_against_the_limit(rate_limited_app):
@@ -118,7 +129,7 @@ def test_successful_sign_ins_do_not_count_against_the_limit(rate_limited_app):
         coach_with_password(db)
         web = Browserish(rate_limited_app.test_client())
         codes = []
-        for _ in range(int(ACCOUNT_LIMIT.split()[0]) + 2):
+        for _ in range(7):
             codes.append(_login(web, "sam@motive.example", PASSWORD).status_code)
             web.get("/dashboard/")  # a page with this session's CSRF token
             assert web.post("/auth/logout").status_code == 302

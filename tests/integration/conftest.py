@@ -135,7 +135,8 @@ def app_for(env: dict[str, str], **overrides):
 
     config = from_env(env, Path(env["COACHAPP_INSTANCE"]))
     # Rate limits have their own tests; here they would count across runs in the shared Redis.
-    config.update({"TESTING": True, "RATELIMIT_ENABLED": False, **overrides})
+    # Playwright fills a form faster than any person: the time trap has its own tests.
+    config.update({"TESTING": True, "RATELIMIT_ENABLED": False, "FORM_MIN_SECONDS": 0, **overrides})
     return create_app(config)
 
 

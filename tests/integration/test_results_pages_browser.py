@@ -52,12 +52,12 @@ RESULTS_EXPECT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # What the coach's lead page must show for each.
 LEAD_EXPECT: dict[str, tuple[str, ...]] = {
-    "tested_and_normal": ("Runner Assessment", "safety ok", "Plan sent"),
+    "tested_and_normal": ("Runner Assessment", "No safety concerns in the answers.", "Plan sent"),
     "stiff_left_ankle": ("extra set left", "left side worse"),
     "hypermobile_by_questionnaire": ("stability first",),
     "low_energy_availability": ("amber", "Plan changes:"),
     "sore_knee": ("amber", "Plan changes:"),
-    "chest_pain": ("clinician first", "safety red", "Clinician-first call"),
+    "chest_pain": ("clinician first", "Clinician first: no plan was sent.", "Clinician-first call"),
     "sex_unanswered_period_skipped": ("Skipped safety question", "prefer not to say"),
 }
 

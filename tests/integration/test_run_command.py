@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 
 import pytest
 
@@ -25,6 +27,15 @@ def _get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except OSError:
         return 0, ""
+
+
+def _statuses(database) -> list[str]:
+    """The captured emails' statuses, read straight from the app's SQLite file."""
+    try:
+        with closing(sqlite3.connect(database)) as conn:
+            return [row[0] for row in conn.execute("SELECT status FROM outbox_messages")]
+    except sqlite3.Error:  # not migrated yet
+        return []
 
 
 def test_run_command_serves_and_delivers(tmp_path):
@@ -52,9 +63,10 @@ def test_run_command_serves_and_delivers(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "status-sent" not in _get(f"{base}/outbox/")[1]:
+        while time.monotonic() < deadline and "sent" not in _statuses(tmp_path / "app.sqlite"):
             time.sleep(0.5)
-        assert "status-sent" in _get(f"{base}/outbox/")[1], "the worker did not deliver"
+        assert "sent" in _statuses(tmp_path / "app.sqlite"), "the worker did not deliver"
+        assert "Coach sign-in" in _get(f"{base}/outbox/")[1]  # captured mail: the owner's, after sign-in
         assert (tmp_path / "instance" / "secret_key").exists()  # generated, not hard-coded
     finally:
         os.killpg(proc.pid, signal.SIGINT)

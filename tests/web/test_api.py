@@ -120,3 +120,122 @@ def test_contact_time_zone_is_validated_and_kept(db_app):
                                                     "contact": {**CONTACT, "time_zone": "Asia/Tokyo"}})
     assert good.status_code == 201
     assert db.session.get(Lead, good.get_json()["lead_id"]).time_zone == "Asia/Tokyo"
+
+
+# --- The OpenAPI document says what the validator does (issue 11) ----------------------------
+
+
+def _answers_schema_validator(client):
+    from jsonschema import Draft202012Validator
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    schema = doc["components"]["schemas"]["Answers"]
+    Draft202012Validator.check_schema(schema)
+    return schema, Draft202012Validator(schema)
+
+
+def _smallest(prop: dict) -> object:
+    if "enum" in prop:
+        return prop["enum"][0]
+    kind = prop["type"]
+    if kind == "array":
+        return [prop["items"]["enum"][0]] if prop.get("minItems") else []
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return prop.get("minimum", 0)
+    if prop.get("format") == "date":
+        from datetime import date
+
+        return date.today().isoformat()
+    return "x"
+
+
+def _minimal_answers(schema, validator) -> dict:
+    """Only what the schema requires, adding what its if/then requires until it is valid."""
+    answers = {key: _smallest(schema["properties"][key]) for key in schema["required"]}
+    for _ in schema["properties"]:
+        missing = [name for error in validator.iter_errors(answers) if error.validator == "required"
+                   for name in error.validator_value if name not in answers]
+        if not missing:
+            break
+        answers.update({name: _smallest(schema["properties"][name]) for name in missing})
+    assert validator.is_valid(answers), [e.message for e in validator.iter_errors(answers)]
+    return answers
+
+
+def test_the_minimal_schema_valid_payload_is_accepted_and_each_required_answer_is_required(db_app):
+    client = db_app.test_client()
+    schema, validator = _answers_schema_validator(client)
+    answers = _minimal_answers(schema, validator)
+    assert "sf_screen" in answers and "sf_periods" in answers  # required (sf_periods: sex not given)
+    response = client.post("/api/v1/assessments", json={"answers": answers})
+    assert response.status_code == 200, response.get_json()
+    for key in answers:
+        dropped = {k: v for k, v in answers.items() if k != key}
+        assert not validator.is_valid(dropped), f"the schema does not require {key}"
+        response = client.post("/api/v1/assessments", json={"answers": dropped})
+        assert response.status_code == 422, key
+        assert f"answers.{key}" in response.get_json()["errors"], key
+    # and with contact: the contact schema's required fields are the API's
+    contact_schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Contact"]
+    for key in contact_schema["required"]:
+        contact = {k: v for k, v in CONTACT.items() if k != key}
+        response = client.post("/api/v1/assessments", json={"answers": answers, "contact": contact})
+        assert response.status_code == 422 and f"contact.{key}" in response.get_json()["errors"], key
+    assert _count(AssessmentSubmission) == 0
+
+
+def test_schema_and_validator_agree_on_what_is_required_for_many_answer_sets(db_app):
+    """Random valid answer sets; drop each answer, or empty each list: the schema and the
+    validator must agree on whether that is still acceptable (show_if included)."""
+    import random
+    from datetime import date
+
+    from coachapp.assessment import clean_answers
+    from coachapp.assessment.samples import random_answers
+
+    schema, validator = _answers_schema_validator(db_app.test_client())
+    assessment = get_rules().assessment
+    today = date.today()
+    for seed in range(80):
+        answers = random_answers(assessment, random.Random(seed), today)
+        assert validator.is_valid(answers) and not clean_answers(assessment, answers)[1], seed
+        variants = [{k: v for k, v in answers.items() if k != key} for key in answers]
+        variants += [{**answers, key: []} for key, value in answers.items() if isinstance(value, list)]
+        for variant in variants:
+            accepted = not clean_answers(assessment, variant)[1]
+            assert validator.is_valid(variant) == accepted, (seed, sorted(set(answers) ^ set(variant)),
+                                                             [e.message for e in validator.iter_errors(variant)])
+
+
+def test_contact_first_name_must_be_one_clean_line(db_app):
+    client = db_app.test_client()
+    for name in ("Da\tna", "Da\nna", "   "):
+        response = client.post("/api/v1/assessments",
+                               json={"answers": DESK_ACHILLES, "contact": {**CONTACT, "first_name": name}})
+        assert response.status_code == 422 and "contact.first_name" in response.get_json()["errors"], name
+    assert _count(Lead) == 0
+
+
+def test_every_show_if_translates_to_the_same_visibility(db_app):
+    """Each question's show_if, as the schema's if-clause, holds exactly when the engine shows it."""
+    import random
+    from datetime import date
+
+    from jsonschema import Draft202012Validator
+
+    from coachapp.api.answers_schema import visibility_schema
+    from coachapp.assessment import clean_answers
+    from coachapp.assessment.samples import random_answers
+
+    assessment = get_rules().assessment
+    conditional = [(q, Draft202012Validator(visibility_schema(q, assessment.questions)))
+                   for q in assessment.questions if q.show_if is not None]
+    assert len(conditional) >= 10
+    for seed in range(150):
+        answers = random_answers(assessment, random.Random(seed), date.today(), answer_rate=0.5)
+        facts, errors = clean_answers(assessment, answers)
+        assert not errors, (seed, errors)
+        for question, validator in conditional:
+            assert validator.is_valid(answers) == question.visible(facts), (seed, question.id)

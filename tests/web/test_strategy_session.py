@@ -18,7 +18,7 @@ def _fields(html: str) -> set[str]:
     names = set()
     for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
         name = re.search(r'name="([^"]+)"', tag)
-        if name and 'type="hidden"' not in tag and name.group(1) not in ("csrf_token", "nav"):
+        if name and 'type="hidden"' not in tag and name.group(1) not in ("csrf_token", "nav", "reference_code"):
             names.add(name.group(1))
     return names
 

@@ -1,0 +1,195 @@
+"""The write side of the outbox: queue a row in the business transaction, publish after
+commit (fast, never raising), re-publish what the broker lost (the sweep)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from coachapp.emails.messages import new_message_id, render
+from coachapp.extensions import db
+from coachapp.models import LeadEvent, OutboxMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "coachapp.outbox_pending"
+SEND_TASK = "outbox.send"
+
+
+def claim_lease() -> timedelta:
+    """How long a claim holds without renewal (``OUTBOX_CLAIM_LEASE``)."""
+    return timedelta(seconds=current_app.config["OUTBOX_CLAIM_LEASE"])
+
+
+def queue_email(
+    *,
+    purpose_key: str,
+    kind: str,
+    to: str,
+    template: str,
+    lead_id: int | None = None,
+    headers: dict[str, str] | None = None,
+    capped: bool = False,
+    **context: Any,
+) -> OutboxMessage | None:
+    """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed.
+
+    ``capped`` emails (anything a public form can trigger) are limited per recipient address
+    per day, so the forms cannot be used to flood someone's inbox: over the cap nothing is
+    queued (None) and the lead's timeline says so.
+    """
+    existing = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    if capped and _over_cap(to):
+        if lead_id is not None:
+            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed",
+                                     summary=f"Not sent ({kind}): {to} already got "
+                                     f"{current_app.config['RECIPIENT_DAILY_CAP']} emails in 24 h",
+                                     data={"kind": kind}))
+        logger.warning("Per-recipient cap reached for %s; %s not queued", to, purpose_key)
+        return None
+    rendered = render(template, **context)
+    domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "localhost"
+    message = OutboxMessage(
+        purpose_key=purpose_key,
+        kind=kind,
+        lead_id=lead_id,
+        to_address=to,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        headers=headers or {},
+        message_id=new_message_id(domain),
+        status="queued",
+        next_attempt_at=utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:  # a concurrent request queued the same purpose first
+        return db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
+        ).scalar_one()
+    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    if lead_id is not None:
+        db.session.add(
+            LeadEvent(
+                lead_id=lead_id,
+                kind="email_queued",
+                summary=f"Email queued: {rendered.subject}",
+                data={"outbox_id": message.id, "kind": kind},
+            )
+        )
+    return message
+
+
+def _over_cap(to: str) -> bool:
+    since = utcnow() - timedelta(hours=24)
+    sent = db.session.execute(
+        select(func.count()).select_from(OutboxMessage)
+        .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
+    ).scalar_one()
+    return sent >= current_app.config["RECIPIENT_DAILY_CAP"]
+
+
+def commit() -> None:
+    """Commit the session, then publish the outbox rows it queued."""
+    pending = db.session.info.pop(PENDING_KEY, [])
+    db.session.commit()
+    if pending:
+        publish(pending, in_request=True)
+
+
+def publish(message_ids: list[int], in_request: bool = False) -> list[int]:
+    """Hand rows to the broker; a broker outage is logged, not raised.
+
+    Every broker call has ``OUTBOX_PUBLISH_TIMEOUT`` (connect and reply) and no retry, and the
+    first failure leaves the rest for the sweep. After a failure, commits in a request skip the
+    broker for ``OUTBOX_PUBLISH_PAUSE`` seconds: a hung Redis costs one request one timeout, not
+    every request (the sweep, which runs in the background, always tries).
+    """
+    if not message_ids:
+        return []
+    config = current_app.config
+    state = current_app.extensions.setdefault("outbox_publisher", {"paused_until": 0.0})
+    if in_request and time.monotonic() < state["paused_until"]:
+        logger.info("Broker recently unreachable; %d outbox row(s) left for the sweep", len(message_ids))
+        return []
+    celery = current_app.extensions["celery"]
+    timeout = config["OUTBOX_PUBLISH_TIMEOUT"]
+    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    published: list[int] = []
+    try:
+        with celery.connection_for_write(transport_options=fast) as connection:
+            for message_id in message_ids:
+                celery.send_task(SEND_TASK, args=(message_id,), connection=connection, retry=False)
+                published.append(message_id)
+    except Exception as exc:  # broker down or hung: the sweep publishes the rest later
+        state["paused_until"] = time.monotonic() + config["OUTBOX_PUBLISH_PAUSE"]
+        logger.warning("Broker unavailable (%s); %d outbox row(s) left for the sweep",
+                       type(exc).__name__, len(message_ids) - len(published))
+    if published:
+        try:
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(published)).values(enqueued_at=utcnow())
+            )
+            db.session.commit()
+        except Exception:  # published all the same; the sweep may publish again (the claim absorbs it)
+            db.session.rollback()
+            logger.warning("Outbox %s published, but enqueued_at not recorded", published, exc_info=True)
+    return published
+
+
+def resend(message_id: int, now: datetime, by: str) -> OutboxMessage:
+    """Queue a failed email again (it was never delivered, so this is not a duplicate)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status != "failed":
+        raise ValueError("Only failed emails can be sent again.")
+    message.status, message.next_attempt_at, message.enqueued_at = "queued", now, None
+    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    if message.lead_id is not None:
+        db.session.add(LeadEvent(lead_id=message.lead_id, kind="email_queued",
+                                 summary=f"Email queued again by {by}: {message.subject}",
+                                 data={"outbox_id": message.id, "kind": message.kind}))
+    return message
+
+
+def due_for_publishing(now: datetime, limit: int = 500) -> list[int]:
+    """Rows that are due and were never published, lost by the broker, or abandoned."""
+    republish_after = timedelta(seconds=current_app.config["OUTBOX_REPUBLISH_AFTER"])
+    stmt = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(
+                    OutboxMessage.status == "queued",
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(
+                        OutboxMessage.enqueued_at.is_(None),
+                        OutboxMessage.enqueued_at < now - republish_after,
+                    ),
+                ),
+                and_(
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_at < now - claim_lease(),
+                ),
+            )
+        )
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def sweep(now: datetime | None = None) -> list[int]:
+    """Publish every row that is due; run by beat every minute."""
+    return publish(due_for_publishing(now or utcnow()))
