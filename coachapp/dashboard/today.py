@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 
 from coachapp.extensions import db
-from coachapp.leads.worklist import NEW_LIMIT, clinician_first, my_task, untouched_new
+from coachapp.leads.worklist import clinician_first, fresh_leads, my_task, open_tasks_before, untouched_new
 from coachapp.leads.worktime import end_of_local_day
 from coachapp.models import Coach, CoachTask, Lead
 
@@ -33,12 +33,7 @@ class Board:
 def board(coach: Coach, now: datetime) -> Board:
     end_today = end_of_local_day(now, coach.time_zone)
     week_end = end_today + timedelta(days=UPCOMING_DAYS)
-    tasks = db.session.execute(
-        select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
-        .where(CoachTask.status == "open", CoachTask.due_at < week_end, Lead.erased_at.is_(None),
-               my_task(coach))
-        .order_by(CoachTask.due_at)
-    ).all()
+    tasks = open_tasks_before(coach, week_end)
     out = Board()
     for task, lead in tasks:
         due = task.due_at
@@ -48,10 +43,7 @@ def board(coach: Coach, now: datetime) -> Board:
             out.due_today.append((task, lead))
         else:
             out.upcoming.append((task, lead))
-    fresh = db.session.execute(
-        select(Lead).where(Lead.erased_at.is_(None), untouched_new(coach))
-        .order_by(Lead.needs_clinician.desc(), Lead.created_at.desc()).limit(NEW_LIMIT)
-    ).scalars().all()
+    fresh = fresh_leads(coach)
     open_task = {lead.id: task for task, lead in tasks}
     listed = {lead.id for _, lead in (*out.overdue, *out.due_today)}
     out.new = [(open_task.get(lead.id), lead) for lead in fresh if lead.id not in listed]

@@ -62,22 +62,30 @@ def clinician_first(rows: list[tuple]) -> list[tuple]:
     return sorted(rows, key=lambda row: not row[1].needs_clinician)
 
 
+def open_tasks_before(coach: Coach, until: datetime) -> list[tuple[CoachTask, Lead]]:
+    """This coach's open tasks due before ``until`` (overdue included), soonest first."""
+    return [tuple(row) for row in db.session.execute(
+        select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
+        .where(CoachTask.status == "open", CoachTask.due_at < until, Lead.erased_at.is_(None), my_task(coach))
+        .order_by(CoachTask.due_at)
+    ).all()]
+
+
+def fresh_leads(coach: Coach) -> list[Lead]:
+    """New and untouched leads in this coach's care, clinician-first, then newest first."""
+    return list(db.session.execute(
+        select(Lead).where(Lead.erased_at.is_(None), untouched_new(coach))
+        .order_by(Lead.needs_clinician.desc(), Lead.created_at.desc()).limit(NEW_LIMIT)
+    ).scalars().all())
+
+
 def day_for(coach: Coach, now: datetime) -> Day:
     """The coach's day as the Today page shows it, without the "this week" section."""
-    end_today = end_of_local_day(now, coach.time_zone)
-    tasks = db.session.execute(
-        select(CoachTask, Lead).join(Lead, Lead.id == CoachTask.lead_id)
-        .where(CoachTask.status == "open", CoachTask.due_at < end_today, Lead.erased_at.is_(None),
-               my_task(coach))
-        .order_by(CoachTask.due_at)
-    ).all()
+    tasks = open_tasks_before(coach, end_of_local_day(now, coach.time_zone))
     day = Day(overdue=[(t, lead) for t, lead in tasks if t.due_at < now],
               due_today=[(t, lead) for t, lead in tasks if t.due_at >= now])
     listed = {lead.id for _, lead in tasks}
-    fresh = db.session.execute(
-        select(Lead).where(Lead.erased_at.is_(None), untouched_new(coach))
-        .order_by(Lead.needs_clinician.desc(), Lead.created_at.desc()).limit(NEW_LIMIT)
-    ).scalars().all()
+    fresh = fresh_leads(coach)
     day.new = [lead for lead in fresh if lead.id not in listed]
     day.overdue, day.due_today = clinician_first(day.overdue), clinician_first(day.due_today)
     return day
