@@ -62,6 +62,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
+def _in_project_venv() -> None:
+    """``python3 bench/run.py`` from a checkout: re-run under its .venv (which ``python3 wsgi.py``
+    creates and installs the first time)."""
+    venv = Path(os.environ.get("COACHAPP_VENV") or ROOT / ".venv")
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return
+    python = venv / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"No virtual environment in {venv}: run `python3 wsgi.py test -x -q` once to create it.")
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    _in_project_venv()
+
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
