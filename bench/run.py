@@ -454,7 +454,7 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def create_scratch_database(server_url: str) -> tuple[str, str]:
+def create_scratch_database(server_url: str, jit: bool = True) -> tuple[str, str]:
     import psycopg
 
     url = make_url(server_url)
@@ -462,6 +462,8 @@ def create_scratch_database(server_url: str) -> tuple[str, str]:
     admin = url.set(drivername="postgresql", database=url.database or "postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        if not jit:
+            conn.execute(f'ALTER DATABASE "{name}" SET jit = off')
     return url.set(database=name).render_as_string(hide_password=False), name
 
 
@@ -851,9 +853,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=6, help="saturation connections (default 6)")
     parser.add_argument("--read-requests", type=int, help="requests per read measurement (default 200, --quick 50)")
     parser.add_argument("--conditions", default="", help="a sentence for the doc about what else ran")
+    parser.add_argument("--no-jit", action="store_true",
+                        help="PostgreSQL: ALTER DATABASE … SET jit = off on the scratch database (a what-if)")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     levels = [int(x) for x in (args.levels or ("0,10000" if args.quick else "0,10000,100000")).split(",")]
+    given_seconds = args.seconds
     args.seconds = args.seconds or (4 if args.quick else 15)
     args.read_requests = args.read_requests or (50 if args.quick else 200)
 
@@ -861,9 +866,10 @@ def main() -> None:
     server_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     pg_name = None
     if server_url:
-        db_url, pg_name = create_scratch_database(server_url)
+        db_url, pg_name = create_scratch_database(server_url, jit=not args.no_jit)
         local = make_url(db_url).host in {None, "", "127.0.0.1", "localhost", "::1"}
-        database = f"PostgreSQL (scratch database on {make_url(server_url).host}:{make_url(server_url).port})"
+        database = (f"PostgreSQL (scratch database on {make_url(server_url).host}:{make_url(server_url).port}"
+                    f"{', jit = off' if args.no_jit else ''})")
     else:
         from coachapp.config import database_url
 
@@ -890,7 +896,8 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "database": database,
         "broker": "Redis" if redis_url else "the filesystem broker (embedded default)",
         "command": "python3 bench/run.py" + (" --quick" if args.quick else "")
-                   + (f" --levels {args.levels}" if args.levels else ""),
+                   + (f" --levels {args.levels}" if args.levels else "")
+                   + (f" --seconds {args.seconds:g}" if given_seconds else "") + (" --no-jit" if args.no_jit else ""),
         "rate": args.rate, "seconds": args.seconds, "connections": args.connections,
         "read_requests": args.read_requests, "load_before": load_average(), "conditions": args.conditions,
         "saturation_tool": "wrk" if shutil.which("wrk") else "a closed-loop asyncio client (wrk not installed)",
