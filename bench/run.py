@@ -837,7 +837,7 @@ def write_doc(section: str) -> None:
         text_ = re.sub(re.escape(START_MARK) + r".*?" + re.escape(END_MARK), lambda _: block, text_, flags=re.S)
     else:
         head, sep, rest = text_.partition("\n## ")
-        text_ = f"{head}{block}\n\n{sep.lstrip(chr(10))}{rest}" if sep else f"{text_}\n{block}\n"
+        text_ = f"{head}\n{block}\n\n## {rest}" if sep else f"{text_}\n{block}\n"
     DOC.write_text(text_)
 
 
@@ -949,7 +949,8 @@ def main() -> None:
         if pg_name:
             drop_scratch_database(server_url, pg_name)
     section = report(meta, results, reads)
-    how = ("\n\nRerun: `python3 bench/run.py` (about 15 minutes; `--quick`: 0 and 10,000 leads, 4 s runs) — "
+    how = ("\n\nRerun: `python3 bench/run.py` (30–45 minutes with today's write path, most of it draining the "
+           "open-loop backlog; `--quick`: 0 and 10,000 leads, 4 s runs) — "
            "with `DATABASE_URL=postgresql://user@host/postgres REDIS_URL=redis://host:6379/N` for PostgreSQL "
            "(a scratch database is created there and dropped) and Redis, the embedded default otherwise. "
            "`apt-get install wrk` for the saturation runs (without it a Python client is used, which "
