@@ -862,6 +862,9 @@ def main() -> None:
     args.seconds = args.seconds or (4 if args.quick else 15)
     args.read_requests = args.read_requests or (50 if args.quick else 200)
 
+    # SIGTERM (timeout, kill) ends like Ctrl-C: the finally below stops what was started and
+    # drops the scratch database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     instance = Path(tempfile.mkdtemp(prefix="coachapp-bench-run-"))
     server_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     pg_name = None
