@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask_wtf import FlaskForm
@@ -141,15 +141,22 @@ def _canonical_zones() -> frozenset[str]:
     return frozenset()
 
 
+@cache
+def _offered_zones() -> tuple[str, ...]:
+    """The zones offered after the common ones, computed once per process: listing tzdata
+    (``available_timezones()`` walks the whole zoneinfo folder, ~4-10 ms) is not per-request work."""
+    canonical = _canonical_zones()
+    return tuple(sorted(z for z in available_timezones()
+                        if "/" in z and not z.startswith(("Etc/", "SystemV/"))
+                        and z not in COMMON_ZONES and (not canonical or z in canonical)))
+
+
 @lru_cache(maxsize=2)
 def _zone_choices(day: date) -> tuple[SelectChoice, ...]:
+    """Labels carry the UTC offset of that day (DST), so they are rebuilt once a day."""
     now = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
     common = [SelectChoice(z, zone_label(z, now)) for z in COMMON_ZONES]
-    canonical = _canonical_zones()
-    rest = sorted((SelectChoice(z, zone_label(z, now)) for z in zones
-                   if z not in COMMON_ZONES and (not canonical or z in canonical)),
-                  key=lambda c: c.label)
+    rest = sorted((SelectChoice(z, zone_label(z, now)) for z in _offered_zones()), key=lambda c: c.label)
     return tuple(common + rest)
 
 
