@@ -88,7 +88,9 @@ def engine_options(url: str, env: Mapping[str, str], production: bool) -> dict[s
 
     ``DATABASE_CONNECT_TIMEOUT`` (seconds, default 5) bounds waiting for the server;
     ``DATABASE_STATEMENT_TIMEOUT`` (seconds, default 15, 0 = none) makes PostgreSQL cancel a
-    statement before gunicorn's 30 s worker timeout would kill the whole worker.
+    statement before gunicorn's 30 s worker timeout would kill the whole worker. PostgreSQL's JIT
+    is off (``DATABASE_JIT=on`` turns it back on): the dashboard's short counts look expensive to
+    the planner, and compiling them cost 0.8 s of a 0.85 s query at 10,000 leads (docs/benchmarks.md).
     """
     options: dict[str, Any] = {"pool_pre_ping": True}
     if production:
@@ -96,8 +98,11 @@ def engine_options(url: str, env: Mapping[str, str], production: bool) -> dict[s
     if url.startswith("postgresql"):
         connect_args: dict[str, Any] = {"connect_timeout": max(1, int(float(env.get("DATABASE_CONNECT_TIMEOUT") or 5)))}
         statement_ms = int(float(env.get("DATABASE_STATEMENT_TIMEOUT") or 15) * 1000)
+        settings = [] if _bool(env.get("DATABASE_JIT")) else ["-c jit=off"]
         if statement_ms > 0:
-            connect_args["options"] = f"-c statement_timeout={statement_ms}"
+            settings.append(f"-c statement_timeout={statement_ms}")
+        if settings:
+            connect_args["options"] = " ".join(settings)
         options["connect_args"] = connect_args
     return options
 

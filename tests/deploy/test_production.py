@@ -63,13 +63,17 @@ def test_a_flask_command_stops_with_a_clear_message(tmp_path):
 
 def test_postgresql_gets_connect_and_statement_timeouts(tmp_path):
     options = engine_options("postgresql+psycopg://u@h/db", {}, production=False)
-    assert options["connect_args"] == {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
+    assert options["connect_args"] == {"connect_timeout": 5, "options": "-c jit=off -c statement_timeout=15000"}
     tuned = engine_options("postgresql+psycopg://u@h/db", {"DATABASE_CONNECT_TIMEOUT": "2",
                                                            "DATABASE_STATEMENT_TIMEOUT": "0"}, production=True)
-    assert tuned["connect_args"] == {"connect_timeout": 2} and tuned["hide_parameters"]
+    assert tuned["connect_args"] == {"connect_timeout": 2, "options": "-c jit=off"} and tuned["hide_parameters"]
+    jit_on = engine_options("postgresql+psycopg://u@h/db", {"DATABASE_JIT": "on", "DATABASE_STATEMENT_TIMEOUT": "0"},
+                            production=False)
+    assert "options" not in jit_on["connect_args"]
     assert "connect_args" not in engine_options("sqlite:///x", {}, production=False)
     from_postgres_env = from_env({"DATABASE_URL": "postgresql://u@h/db", "DATABASE_STATEMENT_TIMEOUT": "0.5"}, tmp_path)
-    assert from_postgres_env["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == "-c statement_timeout=500"
+    assert from_postgres_env["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == (
+        "-c jit=off -c statement_timeout=500")
 
 
 def test_the_statement_timeout_cancels_a_slow_query(tmp_path):
