@@ -65,6 +65,9 @@ def counting() -> Iterator[Counts]:
 def _check(name: str, counts: Counts) -> None:
     print("\n" + counts.line(name, db.engine.dialect.name))
     statements, commits = LIMITS[name]
+    import os
+    if os.environ.get("SHOW_SQL"):
+        print("\n".join(s[:160].replace("\n", " ") for s in counts.statements))
     assert counts.total <= statements, "\n".join(counts.statements)
     assert counts.commits <= commits
 
