@@ -20,9 +20,9 @@ from tests.helpers_strategy import QUICK_FORM, STRATEGY_FORM, make_coach
 
 #: The most statements (every kind, commits not included) and commits each request may take.
 LIMITS = {
-    "api": (47, 2),
-    "strategy": (51, 2),
-    "strategy_quick": (52, 2),
+    "api": (25, 1),
+    "strategy": (26, 1),
+    "strategy_quick": (37, 1),
 }
 
 

@@ -68,7 +68,7 @@ def create_assessment() -> tuple[Response, int]:
         result = evaluate(rules, values, today=now.date()).to_dict()
         return jsonify(stored=False, result=result), 200
 
-    submission = flow.start({"utm_source": "api"}, now, channel="api")
+    submission = flow.start({"utm_source": "api"}, now, channel="api", flush=False)
     flow.save_step_all(rules, submission, values, now)
     try:
         completion = flow.complete(rules, submission, contact, now)
