@@ -64,13 +64,14 @@ def queue_email(
             return existing
     if capped and _over_cap(to):
         if lead_id is not None:
-            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed",
+            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed", created_at=utcnow(),
                                      summary=f"Not sent ({kind}): {to} already got "
                                      f"{current_app.config['RECIPIENT_DAILY_CAP']} emails in 24 h",
                                      data={"kind": kind}))
         logger.warning("Per-recipient cap reached for %s; %s not queued", to, purpose_key)
         return None
     rendered = render(template, **context)
+    now = utcnow()
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "localhost"
     message = OutboxMessage(
         purpose_key=purpose_key,
@@ -83,8 +84,9 @@ def queue_email(
         headers=headers or {},
         message_id=new_message_id(domain),
         status="queued",
-        next_attempt_at=utcnow(),
-        enqueued_at=utcnow(),  # published right after the commit (see the module's docstring)
+        next_attempt_at=now,
+        enqueued_at=now,
+        created_at=now,  # published right after the commit (see the module's docstring)
     )
     if fresh:
         db.session.add(message)
@@ -100,8 +102,9 @@ def queue_email(
     db.session.info.setdefault(PENDING_KEY, []).append(message)
     if lead_id is not None:
         db.session.add(
-            LeadEvent(
+            LeadEvent(  # created_at given, as every event's: one batched INSERT for them all
                 lead_id=lead_id,
+                created_at=message.created_at,
                 kind="email_queued",
                 summary=f"Email queued: {rendered.subject}",
                 data={"outbox_id": message.id, "kind": kind},
@@ -112,10 +115,12 @@ def queue_email(
 
 def _over_cap(to: str) -> bool:
     since = utcnow() - timedelta(hours=24)
-    sent = db.session.execute(
-        select(func.count()).select_from(OutboxMessage)
-        .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
-    ).scalar_one()
+    # no autoflush: every row queued earlier in this session is flushed already (for its id)
+    with db.session.no_autoflush:
+        sent = db.session.execute(
+            select(func.count()).select_from(OutboxMessage)
+            .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
+        ).scalar_one()
     return sent >= current_app.config["RECIPIENT_DAILY_CAP"]
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from coachapp.assessment import Rules
 from coachapp.emails.outbox import queue_email, queued_here
@@ -45,15 +45,12 @@ def sequence_facts(lead: Lead, latest: events.Latest | None = None, created: boo
     if created:
         first_contact_done = False
         clinician_sent = queued_here(lead.id, "clinician_first")
-    else:
-        first_contact_done = db.session.execute(
-            select(CoachTask.id).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
-                                       CoachTask.status == "done").limit(1)
-        ).first() is not None
-        clinician_sent = db.session.execute(
-            select(OutboxMessage.id).where(OutboxMessage.lead_id == lead.id,
-                                           OutboxMessage.kind == "clinician_first").limit(1)
-        ).first() is not None
+    else:  # both in one round trip
+        first_contact_done, clinician_sent = db.session.execute(select(
+            exists().where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
+                           CoachTask.status == "done"),
+            exists().where(OutboxMessage.lead_id == lead.id, OutboxMessage.kind == "clinician_first"),
+        )).one()
     return {
         "stage": lead.stage,
         "replied": lead.replied_at is not None,

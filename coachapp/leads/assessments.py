@@ -187,8 +187,8 @@ def complete(
     submission.safety_level = result["safety"]["level"]
     priorities = result.get("priorities") or []
     submission.top_priority = priorities[0]["region"] if priorities else None
-    lead.top_priority = submission.top_priority
-    db.session.flush()
+    db.session.flush()  # the submission, for its id (the events and the email's purpose key)
+    lead.top_priority = submission.top_priority  # after it: one UPDATE of the lead, with the tier
 
     labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"
     add_event(lead.id, "assessment_completed",

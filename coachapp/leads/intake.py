@@ -108,22 +108,17 @@ def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, A
     return {"level": "red" if red else "ok", "fired": red}
 
 
-def _linked_assessment(token: str | None, lead: Lead) -> AssessmentSubmission | None:
-    submission = by_token(token)
-    if submission is None or submission.lead_id != lead.id:
-        return None  # a forwarded link never ties two people together
-    return submission
-
-
 def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime) -> IntakeOutcome:
     phone = normalize_phone(intake.phone)
     ZoneInfo(intake.time_zone)  # the form only offers valid zones; fail loudly otherwise
-    lead, created = upsert_lead(Contact(intake.first_name, intake.email, True, intake.consent_marketing),
-                          first_touch, now)
-    lead.last_name = intake.last_name or lead.last_name
-    lead.phone = phone or lead.phone
-    lead.time_zone = intake.time_zone
-    assessment = _linked_assessment(intake.assessment_token, lead)
+    linked = by_token(intake.assessment_token)
+    known = db.session.get(Lead, linked.lead_id) if linked is not None and linked.lead_id else None
+    lead, created = upsert_lead(
+        Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
+                last_name=intake.last_name, phone=phone),
+        first_touch, now, known=known)
+    # a forwarded link never ties two people together
+    assessment = linked if linked is not None and linked.lead_id == lead.id else None
     safety = safety_of(rules, intake.health_check, now.date())
     answers = {
         "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,

@@ -31,6 +31,8 @@ class Contact:
     consent_health: bool
     consent_marketing: bool
     time_zone: str | None = None  # IANA name; emails are timed to the person's daytime
+    last_name: str | None = None
+    phone: str | None = None  # E.164
 
 
 def normalize_email(raw: str) -> tuple[str, str]:
@@ -51,14 +53,19 @@ def add_event(lead_id: int, kind: str, summary: str, now: datetime, **data: Any)
     db.session.add(LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now))
 
 
-def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) -> tuple[Lead, bool]:
+def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime,
+                known: Lead | None = None) -> tuple[Lead, bool]:
     """Find the lead by email or create it. Returns ``(lead, created)``; flushes only.
 
     A new lead is one ``INSERT … ON CONFLICT (email) DO NOTHING RETURNING`` with everything it
     starts with (no look-up first, no savepoint, no update after); only when that inserts nothing
     — a returning runner, or the same person submitting twice at once — is the lead read.
+    ``known``: the lead the caller already holds (a form from its assessment), used when the
+    email is its own.
     """
     key, display = normalize_email(contact.email)
+    if known is not None and known.email == key:
+        return _update(known, contact, now), False
     draft = Lead(email=key, email_display=display, created_at=now, updated_at=now)
     _apply_first_touch(draft, first_touch, now)
     _apply_contact(draft, contact)
@@ -69,11 +76,14 @@ def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) ->
         for summary, data in consent_events:
             add_event(lead.id, "consent", summary, now, **data)
         return lead, True
-    lead = _by_email(key)
+    return _update(_by_email(key), contact, now), False
+
+
+def _update(lead: Lead, contact: Contact, now: datetime) -> Lead:
     _apply_contact(lead, contact)
     for summary, data in _apply_consent(lead, contact, now):
         add_event(lead.id, "consent", summary, now, **data)
-    return lead, False
+    return lead
 
 
 def _insert(draft: Lead) -> Lead | None:
@@ -92,6 +102,8 @@ def _apply_contact(lead: Lead, contact: Contact) -> None:
         lead.first_name = first_name
     if contact.time_zone:
         lead.time_zone = contact.time_zone
+    lead.last_name = contact.last_name or lead.last_name
+    lead.phone = contact.phone or lead.phone
 
 
 def _by_email(key: str) -> Lead | None:

@@ -126,13 +126,19 @@ def refresh_priority(rules: Rules, lead: Lead, now: datetime,
     return priority
 
 
-def coach_views() -> list[CoachView]:
-    """Every coach, as the round robin sees them. On PostgreSQL the same read row-locks them,
-    which serialises round robin between concurrent requests (one statement, not two)."""
+def _coaches() -> dict[int, Coach]:
+    """Every coach by id. On PostgreSQL the same read row-locks them, which serialises round
+    robin between concurrent requests (one statement, not two)."""
     query = select(Coach).order_by(Coach.id)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    coaches = db.session.execute(query).scalars()
+    with db.session.no_autoflush:  # the lead's pending changes go in one UPDATE, later
+        return {c.id: c for c in db.session.execute(query).scalars()}
+
+
+def coach_views(coaches: list[Coach] | None = None) -> list[CoachView]:
+    """The coaches as the round robin sees them (all of them, read, unless given)."""
+    coaches = coaches if coaches is not None else list(_coaches().values())
     return [
         CoachView(id=c.id, name=c.name, active=c.active, services=frozenset(c.services or ()),
                   in_person=c.in_person, online=c.online, is_owner=c.is_owner, last_assigned_at=c.last_assigned_at)
@@ -145,17 +151,21 @@ def ensure_owner(rules: Rules, lead: Lead, services: list[str], delivery: str | 
     """Assign the lead by the rules (round robin, fallback owner). An active owner keeps the
     lead, unless the lead now asks for services that owner does not cover (an assessment-only
     lead, assigned to any coach, then requests a session): then it moves to one who does."""
-    owner = db.session.get(Coach, lead.owner_id) if lead.owner_id is not None else None
-    if owner is not None and owner.active and not services:
-        return owner
-    choice = choose_coach(rules.leads.assignment, coach_views(), services=services, delivery=delivery or "either")
+    if not services and lead.owner_id is not None:
+        owner = db.session.get(Coach, lead.owner_id)
+        if owner is not None and owner.active:
+            return owner
+    coaches = _coaches()  # held: neither the owner nor the chosen coach is read again
+    owner = coaches.get(lead.owner_id) if lead.owner_id is not None else None
+    choice = choose_coach(rules.leads.assignment, coach_views(list(coaches.values())),
+                          services=services, delivery=delivery or "either")
     if owner is not None and owner.active and (owner.id in choice.eligible or choice.fallback
                                                or choice.coach_id is None):
         return owner
     if choice.coach_id is None:
         add_event(lead.id, "assignment", f"Not assigned: {choice.reason}", now)
         return None
-    coach = db.session.get(Coach, choice.coach_id)
+    coach = coaches[choice.coach_id]
     if owner is not None:
         _move_open_tasks(lead, owner, coach, now)
     lead.owner_id, lead.assigned_at = coach.id, now

@@ -102,8 +102,9 @@ def strategy_session() -> Response | str | tuple[str, int]:
         except InvalidEmail:
             form.email.errors.append("That doesn't look like an email address.")
         else:
+            thanks = url_for(".strategy_thanks", token=outcome.request.token)  # before the commit expires it
             outbox.commit()
-            return redirect(url_for(".strategy_thanks", token=outcome.request.token))
+            return redirect(thanks)
         db.session.rollback()
     return _page(form, by_token(token) if token else None, recent), 422
 
