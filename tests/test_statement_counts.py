@@ -27,7 +27,7 @@ from tests.helpers_strategy import QUICK_FORM, STRATEGY_FORM, make_coach
 LIMITS = {
     ("api", "postgresql"): 12, ("api", "sqlite"): 20,
     ("strategy", "postgresql"): 16, ("strategy", "sqlite"): 22,
-    ("strategy_quick", "postgresql"): 27, ("strategy_quick", "sqlite"): 33,
+    ("strategy_quick", "postgresql"): 25, ("strategy_quick", "sqlite"): 31,
 }
 
 

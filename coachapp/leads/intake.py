@@ -108,11 +108,16 @@ def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, A
     return {"level": "red" if red else "ok", "fired": red}
 
 
-def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime) -> IntakeOutcome:
+def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime,
+           linked: AssessmentSubmission | None = None, known: Lead | None = None) -> IntakeOutcome:
+    """``linked`` and ``known``: the assessment the form came from and its lead, when the caller
+    has read them already (checked against the intake's token, never trusted blindly)."""
     phone = normalize_phone(intake.phone)
     ZoneInfo(intake.time_zone)  # the form only offers valid zones; fail loudly otherwise
-    linked = by_token(intake.assessment_token)
-    known = db.session.get(Lead, linked.lead_id) if linked is not None and linked.lead_id else None
+    if linked is None or linked.token != intake.assessment_token:
+        linked, known = by_token(intake.assessment_token), None
+    if linked is not None and linked.lead_id and (known is None or known.id != linked.lead_id):
+        known = db.session.get(Lead, linked.lead_id)
     lead, created = upsert_lead(
         Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
                 last_name=intake.last_name, phone=phone),
