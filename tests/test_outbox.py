@@ -356,3 +356,36 @@ def test_finished_rows_are_never_published_again(db_app, status):
     message.status = status
     db.session.commit()
     assert outbox.due_for_publishing(utcnow() + timedelta(days=1)) == []
+
+
+def test_a_published_row_needs_no_second_write_and_a_skipped_one_is_left_to_the_sweep(db_app, monkeypatch):
+    """One commit per submission: the row is written already marked published; when publishing
+    is skipped (the broker paused after a failure) the mark is cleared so the sweep takes it."""
+    from coachapp.emails import queueing
+
+    sent: list[int] = []
+    monkeypatch.setattr(queueing, "publish", lambda ids, **kw: sent.extend(ids) or list(ids))
+    message = _queue(_lead())
+    message_id = message.id
+    outbox.commit()
+    assert sent == [message_id]
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message_id).enqueued_at is not None
+    assert outbox.due_for_publishing(utcnow()) == []  # not published twice by the sweep
+
+    monkeypatch.undo()
+    state = db_app.extensions.setdefault("outbox_publisher", {"paused_until": 0.0})
+    monkeypatch.setitem(state, "paused_until", time.monotonic() + 60)
+    second = _queue(_lead_named("bo@example.com"), key="test:2")
+    second_id = second.id
+    outbox.commit()
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, second_id).enqueued_at is None
+    assert outbox.due_for_publishing(utcnow()) == [second_id]
+
+
+def _lead_named(email: str) -> Lead:
+    lead = Lead(email=email, email_display=email, first_name="Bo")
+    db.session.add(lead)
+    db.session.flush()
+    return lead

@@ -18,7 +18,7 @@ from coachapp.api.openapi import openapi_document
 from coachapp.api.schema import assessment_document
 from coachapp.assessment import clean_answers, evaluate
 from coachapp.emails import outbox
-from coachapp.extensions import limiter
+from coachapp.extensions import db, limiter
 from coachapp.leads import assessments as flow
 from coachapp.leads.services import Contact, InvalidEmail
 from coachapp.links import external_url
@@ -68,20 +68,22 @@ def create_assessment() -> tuple[Response, int]:
         result = evaluate(rules, values, today=now.date()).to_dict()
         return jsonify(stored=False, result=result), 200
 
-    submission = flow.start({"utm_source": "api"}, now, channel="api")
+    submission = flow.start({"utm_source": "api"}, now, channel="api", flush=False)
     flow.save_step_all(rules, submission, values, now)
     try:
         completion = flow.complete(rules, submission, contact, now)
     except InvalidEmail:
         return _unprocessable({"contact.email": "That doesn't look like an email address."})
+    db.session.flush()
+    body = {  # built before the commit, which expires the rows (no reading them back after)
+        "stored": True,
+        "submission_id": submission.id,
+        "lead_id": completion.lead.id,
+        "results_url": external_url("public.results", token=submission.token),
+        "result": submission.result,
+    }
     outbox.commit()
-    return jsonify(
-        stored=True,
-        submission_id=submission.id,
-        lead_id=completion.lead.id,
-        results_url=external_url("public.results", token=submission.token),
-        result=submission.result,
-    ), 201
+    return jsonify(body), 201
 
 
 def _contact(raw: Any) -> tuple[Contact | None, dict[str, str]]:

@@ -26,6 +26,7 @@ from coachapp.emails.queueing import (
     due_for_publishing,
     publish,
     queue_email,
+    queued_here,
     resend,
     sweep,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "due_for_publishing",
     "publish",
     "queue_email",
+    "queued_here",
     "resend",
     "sweep",
 ]

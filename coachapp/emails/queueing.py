@@ -1,5 +1,12 @@
 """The write side of the outbox: queue a row in the business transaction, publish after
-commit (fast, never raising), re-publish what the broker lost (the sweep)."""
+commit (fast, never raising), re-publish what the broker lost (the sweep).
+
+A row queued here carries ``enqueued_at`` from the start: it is published right after its
+commit, so the request needs no second commit to record that. When publishing fails (broker
+down or hung, or skipped during ``OUTBOX_PUBLISH_PAUSE``) ``enqueued_at`` is cleared again, so the
+sweep publishes the row within a minute of the broker coming back; had the web process died
+between the commit and the publish, the sweep republishes it after ``OUTBOX_REPUBLISH_AFTER``.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ def queue_email(
     lead_id: int | None = None,
     headers: dict[str, str] | None = None,
     capped: bool = False,
+    fresh: bool = False,
     **context: Any,
 ) -> OutboxMessage | None:
     """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed.
@@ -43,21 +51,27 @@ def queue_email(
     ``capped`` emails (anything a public form can trigger) are limited per recipient address
     per day, so the forms cannot be used to flood someone's inbox: over the cap nothing is
     queued (None) and the lead's timeline says so.
+
+    ``fresh``: the purpose key names a row created in this transaction (``assessment-result:<id
+    just inserted>``), so no other transaction can hold it: no look-up, no savepoint. The unique
+    key still guards it; a conflict would fail the transaction rather than send twice.
     """
-    existing = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    if not fresh:
+        existing = db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
     if capped and _over_cap(to):
         if lead_id is not None:
-            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed",
+            db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed", created_at=utcnow(),
                                      summary=f"Not sent ({kind}): {to} already got "
                                      f"{current_app.config['RECIPIENT_DAILY_CAP']} emails in 24 h",
                                      data={"kind": kind}))
         logger.warning("Per-recipient cap reached for %s; %s not queued", to, purpose_key)
         return None
     rendered = render(template, **context)
+    now = utcnow()
     domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">").strip() or "localhost"
     message = OutboxMessage(
         purpose_key=purpose_key,
@@ -70,20 +84,27 @@ def queue_email(
         headers=headers or {},
         message_id=new_message_id(domain),
         status="queued",
-        next_attempt_at=utcnow(),
+        next_attempt_at=now,
+        enqueued_at=now,
+        created_at=now,  # published right after the commit (see the module's docstring)
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:  # a concurrent request queued the same purpose first
-        return db.session.execute(
-            select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
-        ).scalar_one()
-    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    if fresh:
+        db.session.add(message)
+        db.session.flush()
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(message)
+        except IntegrityError:  # a concurrent request queued the same purpose first
+            return db.session.execute(
+                select(OutboxMessage).where(OutboxMessage.purpose_key == purpose_key)
+            ).scalar_one()
+    db.session.info.setdefault(PENDING_KEY, []).append(message)
     if lead_id is not None:
         db.session.add(
-            LeadEvent(
+            LeadEvent(  # created_at given, as every event's: one batched INSERT for them all
                 lead_id=lead_id,
+                created_at=message.created_at,
                 kind="email_queued",
                 summary=f"Email queued: {rendered.subject}",
                 data={"outbox_id": message.id, "kind": kind},
@@ -94,28 +115,39 @@ def queue_email(
 
 def _over_cap(to: str) -> bool:
     since = utcnow() - timedelta(hours=24)
-    sent = db.session.execute(
-        select(func.count()).select_from(OutboxMessage)
-        .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
-    ).scalar_one()
+    # no autoflush: every row queued earlier in this session is flushed already (for its id)
+    with db.session.no_autoflush:
+        sent = db.session.execute(
+            select(func.count()).select_from(OutboxMessage)
+            .where(func.lower(OutboxMessage.to_address) == to.strip().lower(), OutboxMessage.created_at >= since)
+        ).scalar_one()
     return sent >= current_app.config["RECIPIENT_DAILY_CAP"]
 
 
+def queued_here(lead_id: int, kind: str) -> bool:
+    """Whether this session queued an email of ``kind`` for the lead (not committed yet)."""
+    return any(m.lead_id == lead_id and m.kind == kind for m in db.session.info.get(PENDING_KEY, ()))
+
+
 def commit() -> None:
-    """Commit the session, then publish the outbox rows it queued."""
-    pending = db.session.info.pop(PENDING_KEY, [])
+    """Commit the session, then publish the outbox rows it queued (one commit: the rows already
+    say they are published; only a failed publish writes again, to clear that)."""
+    pending = [m.id for m in db.session.info.pop(PENDING_KEY, [])]
     db.session.commit()
     if pending:
-        publish(pending, in_request=True)
+        publish(pending, in_request=True, marked=True)
 
 
-def publish(message_ids: list[int], in_request: bool = False) -> list[int]:
+def publish(message_ids: list[int], in_request: bool = False, marked: bool = False) -> list[int]:
     """Hand rows to the broker; a broker outage is logged, not raised.
 
     Every broker call has ``OUTBOX_PUBLISH_TIMEOUT`` (connect and reply) and no retry, and the
     first failure leaves the rest for the sweep. After a failure, commits in a request skip the
     broker for ``OUTBOX_PUBLISH_PAUSE`` seconds: a hung Redis costs one request one timeout, not
     every request (the sweep, which runs in the background, always tries).
+
+    ``marked``: the rows carry ``enqueued_at`` already (queued in this request); then only the
+    ones not published are written, to clear it so the sweep takes them at once.
     """
     if not message_ids:
         return []
@@ -123,6 +155,8 @@ def publish(message_ids: list[int], in_request: bool = False) -> list[int]:
     state = current_app.extensions.setdefault("outbox_publisher", {"paused_until": 0.0})
     if in_request and time.monotonic() < state["paused_until"]:
         logger.info("Broker recently unreachable; %d outbox row(s) left for the sweep", len(message_ids))
+        if marked:
+            _record_enqueued(message_ids, None)
         return []
     celery = current_app.extensions["celery"]
     timeout = config["OUTBOX_PUBLISH_TIMEOUT"]
@@ -137,16 +171,27 @@ def publish(message_ids: list[int], in_request: bool = False) -> list[int]:
         state["paused_until"] = time.monotonic() + config["OUTBOX_PUBLISH_PAUSE"]
         logger.warning("Broker unavailable (%s); %d outbox row(s) left for the sweep",
                        type(exc).__name__, len(message_ids) - len(published))
-    if published:
-        try:
-            db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(published)).values(enqueued_at=utcnow())
-            )
-            db.session.commit()
-        except Exception:  # published all the same; the sweep may publish again (the claim absorbs it)
-            db.session.rollback()
-            logger.warning("Outbox %s published, but enqueued_at not recorded", published, exc_info=True)
+    if marked:
+        _record_enqueued([i for i in message_ids if i not in published], None)
+    else:
+        _record_enqueued(published, utcnow())
     return published
+
+
+def _record_enqueued(message_ids: list[int], at: datetime | None) -> None:
+    """Record when rows were published (None: not published, the sweep takes them). Never
+    raises: a row wrongly marked published is published again after OUTBOX_REPUBLISH_AFTER, a row
+    wrongly marked not published once more by the sweep (the claim absorbs either)."""
+    if not message_ids:
+        return
+    try:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).values(enqueued_at=at)
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        logger.warning("Outbox %s: enqueued_at not recorded", message_ids, exc_info=True)
 
 
 def resend(message_id: int, now: datetime, by: str) -> OutboxMessage:
@@ -154,8 +199,8 @@ def resend(message_id: int, now: datetime, by: str) -> OutboxMessage:
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status != "failed":
         raise ValueError("Only failed emails can be sent again.")
-    message.status, message.next_attempt_at, message.enqueued_at = "queued", now, None
-    db.session.info.setdefault(PENDING_KEY, []).append(message.id)
+    message.status, message.next_attempt_at, message.enqueued_at = "queued", now, now
+    db.session.info.setdefault(PENDING_KEY, []).append(message)
     if message.lead_id is not None:
         db.session.add(LeadEvent(lead_id=message.lead_id, kind="email_queued",
                                  summary=f"Email queued again by {by}: {message.subject}",

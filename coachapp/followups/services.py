@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from coachapp.assessment import Rules
-from coachapp.emails.outbox import queue_email
+from coachapp.emails.outbox import queue_email, queued_here
 from coachapp.extensions import db
 from coachapp.followups import policy
+from coachapp.leads import events
 from coachapp.leads.events import LeadChanged
 from coachapp.leads.services import add_event
-from coachapp.leads.triage import latest_assessment, latest_request, working_hours_for
+from coachapp.leads.triage import latest_assessment, latest_of, working_hours_for
 from coachapp.links import external_url, unsubscribe_token
 from coachapp.models import Coach, CoachTask, Enrollment, Lead, OutboxMessage, SequenceStep
 
@@ -32,18 +33,24 @@ CLAIM_LEASE = timedelta(minutes=10)
 NO_LONGER_APPLIES = "No longer applies."
 
 
-def sequence_facts(lead: Lead) -> dict[str, Any]:
-    """What the stop rules and step conditions read, from the lead as it is now."""
-    assessment = latest_assessment(lead.id)
+def sequence_facts(lead: Lead, latest: events.Latest | None = None, created: bool = False) -> dict[str, Any]:
+    """What the stop rules and step conditions read, from the lead as it is now.
+
+    ``latest`` (the lead's latest assessment and request) and ``created`` (the lead is new in this
+    transaction) come from a ``LeadChanged``: what the emitter just built is not read back, and a
+    new lead has no finished task and no email but the ones queued in this session.
+    """
+    assessment, request = latest_of(lead, latest)
     priorities = ((assessment.result or {}).get("priorities") or []) if assessment else []
-    first_contact_done = db.session.execute(
-        select(CoachTask.id).where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
-                                   CoachTask.status == "done").limit(1)
-    ).first() is not None
-    clinician_sent = db.session.execute(
-        select(OutboxMessage.id).where(OutboxMessage.lead_id == lead.id,
-                                       OutboxMessage.kind == "clinician_first").limit(1)
-    ).first() is not None
+    if created:
+        first_contact_done = False
+        clinician_sent = queued_here(lead.id, "clinician_first")
+    else:  # both in one round trip
+        first_contact_done, clinician_sent = db.session.execute(select(
+            exists().where(CoachTask.lead_id == lead.id, CoachTask.kind == "first_contact",
+                           CoachTask.status == "done"),
+            exists().where(OutboxMessage.lead_id == lead.id, OutboxMessage.kind == "clinician_first"),
+        )).one()
     return {
         "stage": lead.stage,
         "replied": lead.replied_at is not None,
@@ -57,7 +64,7 @@ def sequence_facts(lead: Lead) -> dict[str, Any]:
         "has_priorities": bool(priorities),
         "priority_count": len(priorities),
         "assessment_completed": assessment is not None,
-        "strategy_requested": latest_request(lead.id) is not None,
+        "strategy_requested": request is not None,
         "clinician_email_sent": clinician_sent,
     }
 
@@ -70,33 +77,53 @@ def _coach(lead: Lead) -> Coach | None:
     return db.session.get(Coach, lead.owner_id) if lead.owner_id else None
 
 
-def enroll(rules: Rules, lead: Lead, trigger: str, now: datetime) -> list[SequenceStep]:
+def _enrollments(lead: Lead, created: bool) -> dict[str, Enrollment]:
+    """The lead's enrollments by sequence, in one read (none for a lead created just now)."""
+    if created:
+        return {}
+    return {e.sequence_id: e for e in db.session.execute(
+        select(Enrollment).where(Enrollment.lead_id == lead.id).order_by(Enrollment.id)).scalars()}
+
+
+def _steps(enrollments: list[Enrollment]) -> dict[int, dict[str, SequenceStep]]:
+    """The step rows of these enrollments, in one read."""
+    rows: dict[int, dict[str, SequenceStep]] = {e.id: {} for e in enrollments}
+    if enrollments:
+        for step in db.session.execute(
+                select(SequenceStep).where(SequenceStep.enrollment_id.in_(list(rows)))).scalars():
+            rows[step.enrollment_id][step.step_id] = step
+    return rows
+
+
+def enroll(rules: Rules, lead: Lead, trigger: str, now: datetime, facts: dict[str, Any] | None = None,
+           enrollments: dict[str, Enrollment] | None = None) -> list[SequenceStep]:
     """Start (or restart) every sequence for ``trigger`` and plan its steps."""
     created: list[SequenceStep] = []
-    facts = sequence_facts(lead)
+    facts = facts if facts is not None else sequence_facts(lead)
+    enrollments = enrollments if enrollments is not None else _enrollments(lead, created=False)
     for sequence in policy.sequences_for(rules.sequences, trigger):
-        enrollment = db.session.execute(
-            select(Enrollment).where(Enrollment.lead_id == lead.id, Enrollment.sequence_id == sequence.id)
-        ).scalar_one_or_none()
+        enrollment = enrollments.get(sequence.id)
+        existing: dict[str, SequenceStep] | None = None
         if enrollment is None:
             enrollment = Enrollment(lead_id=lead.id, sequence_id=sequence.id, status="active", enrolled_at=now)
-            db.session.add(enrollment)
-            db.session.flush()
+            enrollments[sequence.id] = enrollment
+            existing = {}  # nothing planned yet: no read, and the rows go in with the enrollment
             add_event(lead.id, "sequence", f"Started follow-up sequence '{sequence.id}'", now, sequence=sequence.id)
         elif enrollment.status in ("stopped", "completed"):
             continue  # a stopped sequence stays stopped; a coach can restart it by hand
         else:
             enrollment.enrolled_at = now  # a new submission re-plans from now
-        created += _plan(rules, lead, enrollment, sequence, facts, now)
+        created += _plan(rules, lead, enrollment, sequence, facts, now, existing)
     return created
 
 
 def _plan(rules: Rules, lead: Lead, enrollment: Enrollment, sequence, facts: dict[str, Any],
-          now: datetime) -> list[SequenceStep]:
-    """Bring the planned rows in line with the plan: add new steps, move or cancel planned ones."""
+          now: datetime, existing: dict[str, SequenceStep] | None = None) -> list[SequenceStep]:
+    """Bring the planned rows in line with the plan: add new steps, move or cancel planned ones.
+    ``existing``: the enrollment's rows by step id, when the caller has read them already."""
     reason = policy.stop_reason(rules.sequences, sequence, facts)
-    existing = {s.step_id: s for s in db.session.execute(
-        select(SequenceStep).where(SequenceStep.enrollment_id == enrollment.id)).scalars()}
+    if existing is None:
+        existing = _steps([enrollment])[enrollment.id]
     if reason is not None:
         _cancel(lead, existing.values(), reason, now)
         enrollment.status, enrollment.reason = "stopped", reason
@@ -111,7 +138,7 @@ def _plan(rules: Rules, lead: Lead, enrollment: Enrollment, sequence, facts: dic
     for step in planned:
         row = existing.get(step.step_id)
         if row is None:
-            row = SequenceStep(enrollment_id=enrollment.id, lead_id=lead.id, sequence_id=sequence.id,
+            row = SequenceStep(enrollment=enrollment, lead_id=lead.id, sequence_id=sequence.id,
                                step_id=step.step_id, template=step.template, audience=sequence.audience,
                                due_at=step.due_at, status="planned", created_at=now)
             db.session.add(row)
@@ -121,8 +148,7 @@ def _plan(rules: Rules, lead: Lead, enrollment: Enrollment, sequence, facts: dic
         elif row.status == "cancelled" and row.reason == NO_LONGER_APPLIES:
             row.status, row.reason, row.due_at = "planned", None, step.due_at  # applies again
     _cancel(lead, [r for sid, r in existing.items() if sid not in wanted and sid not in sent], NO_LONGER_APPLIES, now)
-    db.session.flush()
-    return added
+    return added  # added to the session: the caller's flush (or commit) writes them in one go
 
 
 def _cancel(lead: Lead, rows, reason: str, now: datetime) -> None:
@@ -133,22 +159,29 @@ def _cancel(lead: Lead, rows, reason: str, now: datetime) -> None:
                       step_id=row.id)
 
 
-def replan(rules: Rules, lead: Lead, now: datetime) -> None:
+def replan(rules: Rules, lead: Lead, now: datetime, facts: dict[str, Any] | None = None,
+           enrollments: dict[str, Enrollment] | None = None) -> None:
     """After a stage change, a new submission or an unsubscribe: re-plan what has not been sent."""
-    facts = sequence_facts(lead)
-    for enrollment in db.session.execute(
-        select(Enrollment).where(Enrollment.lead_id == lead.id, Enrollment.status == "active")
-    ).scalars():
+    enrollments = enrollments if enrollments is not None else _enrollments(lead, created=False)
+    active = [e for e in enrollments.values() if e.status == "active"]
+    if not active:
+        return
+    facts = facts if facts is not None else sequence_facts(lead)
+    steps = _steps(active)
+    for enrollment in active:
         sequence = policy.sequence_by_id(rules.sequences, enrollment.sequence_id)
         if sequence is not None:
-            _plan(rules, lead, enrollment, sequence, facts, now)
+            _plan(rules, lead, enrollment, sequence, facts, now, steps[enrollment.id])
 
 
 def on_lead_changed(event: LeadChanged) -> None:
-    """A lead changed: re-plan what has not been sent, then start the sequences it triggers."""
-    replan(event.rules, event.lead, event.now)
+    """A lead changed: re-plan what has not been sent, then start the sequences it triggers.
+    The facts and the enrollments are read once for both (none at all for a new lead)."""
+    facts = sequence_facts(event.lead, event.latest, event.created)
+    enrollments = _enrollments(event.lead, event.created)
+    replan(event.rules, event.lead, event.now, facts, enrollments)
     for trigger in event.start:
-        enroll(event.rules, event.lead, trigger, event.now)
+        enroll(event.rules, event.lead, trigger, event.now, facts, enrollments)
 
 
 def set_enrollment(rules: Rules, lead: Lead, sequence_id: str, status: str, by: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
@@ -50,7 +50,10 @@ def by_token(token: str | None) -> AssessmentSubmission | None:
     ).scalar_one_or_none()
 
 
-def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -> AssessmentSubmission:
+def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web",
+          flush: bool = True) -> AssessmentSubmission:
+    """A new submission. ``flush=False`` (the API, which completes it in the same request): it is
+    written once, completed, by the flush that needs it."""
     submission = AssessmentSubmission(
         token=secrets.token_urlsafe(24),
         status="in_progress",
@@ -62,7 +65,8 @@ def start(first_touch: Mapping[str, Any], now: datetime, channel: str = "web") -
         updated_at=now,
     )
     db.session.add(submission)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return submission
 
 
@@ -167,7 +171,11 @@ def complete(
     now: datetime,
 ) -> Completion:
     """Score, attach to the (upserted) lead, queue the result email. Flushes only."""
-    lead, created = upsert_lead(contact, submission.first_touch, now)
+    # a submission not written yet (the API) is new in this transaction: so are its email's purpose
+    # keys; a stored one may be completed by a concurrent request too (the key's look-up decides)
+    fresh = inspect(submission).pending
+    with db.session.no_autoflush:  # the submission is written once, with its lead
+        lead, created = upsert_lead(contact, submission.first_touch, now)
     result = evaluate(rules, submission.answers, today=now.date()).to_dict()
     submission.lead_id = lead.id
     submission.status = "completed"
@@ -179,8 +187,8 @@ def complete(
     submission.safety_level = result["safety"]["level"]
     priorities = result.get("priorities") or []
     submission.top_priority = priorities[0]["region"] if priorities else None
-    lead.top_priority = submission.top_priority
-    db.session.flush()
+    db.session.flush()  # the submission, for its id (the events and the email's purpose key)
+    lead.top_priority = submission.top_priority  # after it: one UPDATE of the lead, with the tier
 
     labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"
     add_event(lead.id, "assessment_completed",
@@ -192,18 +200,21 @@ def complete(
         reasons = "; ".join(f["reason"] for f in result["safety"]["fired"] if f["level"] == "red")
         add_event(lead.id, "red_flag", f"Red flag — clinician first: {reasons}", now,
                   submission_id=submission.id)
-    priority = triage.refresh_priority(rules, lead, now)  # new information: re-tier the lead
+    # what was just built is the latest; a new lead has no strategy request yet
+    latest = (submission, None if created else triage.latest_request(lead.id))
+    priority = triage.refresh_priority(rules, lead, now, latest)  # new information: re-tier the lead
     if submission.safety_level == "red":
-        named = _clinician_first(rules, lead, submission, priority, reasons, now)
+        named = _clinician_first(rules, lead, submission, priority, reasons, now, created, fresh)
     else:  # every lead gets an owner; the rules say which tiers also get a task now
         owner = triage.ensure_owner(rules, lead, [], None, now)
         if rules.leads.tasks.task_after_assessment(priority.tier, priority.status):
             triage.ensure_first_contact_task(rules, lead, owner, priority, now,
-                                             detail="Completed the Runner Assessment.")
-    _queue_result_email(lead, submission, result, named)
+                                             detail="Completed the Runner Assessment.", created=created)
+    _queue_result_email(lead, submission, result, named, fresh)
     # e.g. a red flag now stops sales follow-ups, and starts its own
     events.emit(events.LeadChanged(rules, lead, now, start=(
-        "red_flag" if submission.safety_level == "red" else "assessment_completed",)))
+        "red_flag" if submission.safety_level == "red" else "assessment_completed",),
+        latest=latest, created=created))
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 
@@ -219,16 +230,17 @@ def owner_first_name(submission: AssessmentSubmission) -> str | None:
 
 
 def _clinician_first(rules: Rules, lead: Lead, submission: AssessmentSubmission,
-                     priority: LeadPriority, reasons: str, now: datetime) -> Coach | None:
+                     priority: LeadPriority, reasons: str, now: datetime, created: bool,
+                     fresh: bool) -> Coach | None:
     """A red flag needs a human: an owner, a short-SLA personal-contact task and an email."""
     coach = triage.ensure_owner(rules, lead, [], None, now)
     task = triage.ensure_first_contact_task(
         rules, lead, coach, priority, now, detail=f"Red flag on the assessment: {reasons}",
-        title="Clinician-first call")
+        title="Clinician-first call", created=created)
     config = current_app.config
     zone = (coach.time_zone if coach else None) or lead.time_zone or config["DEFAULT_TIME_ZONE"]
     queue_email(
-        purpose_key=f"coach-red-flag:{submission.id}", kind="coach_notification",
+        purpose_key=f"coach-red-flag:{submission.id}", kind="coach_notification", fresh=fresh,
         to=coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"]),
         template="coach_red_flag", lead_id=lead.id, coach=coach,
         lead_name=" ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display,
@@ -241,7 +253,7 @@ def _clinician_first(rules: Rules, lead: Lead, submission: AssessmentSubmission,
 
 
 def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict,
-                        coach: Coach | None) -> None:
+                        coach: Coach | None, fresh: bool) -> None:
     red = result["safety"]["level"] == "red"
     links = {} if red or not result.get("plan") else {
         "strategy_url": external_url("public.strategy_session", from_assessment=submission.token),
@@ -249,7 +261,7 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         "subscribe_url": subscribe_urls(lead.id).webcal,
     }
     queue_email(
-        purpose_key=f"assessment-result:{submission.id}",
+        purpose_key=f"assessment-result:{submission.id}", fresh=fresh,
         kind="clinician_first" if red else "assessment_plan",
         to=lead.email_display,
         template="assessment_clinician" if red else "assessment_plan",

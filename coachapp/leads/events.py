@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from coachapp.assessment import Rules
-    from coachapp.models import Lead
+    from coachapp.models import AssessmentSubmission, Lead, StrategyRequest
+
+    #: The lead's latest completed assessment and latest strategy request.
+    Latest = tuple[AssessmentSubmission | None, StrategyRequest | None]
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,19 @@ class LeadChanged:
 
     ``start`` names the sequence triggers this change fires (``assessment_completed``,
     ``strategy_requested``, ``red_flag``, ``stage_no_show``), in order.
+
+    What the emitter already holds, so a handler need not read it back (issue 12: no
+    read-after-write): ``latest`` is the lead's latest assessment and request when known (a
+    submission just built is the latest by construction); ``created`` says the lead was created
+    in this transaction, so it has nothing planned, no finished task and no earlier rows.
     """
 
     rules: Rules
     lead: Lead
     now: datetime
     start: tuple[str, ...] = ()
+    latest: Latest | None = None
+    created: bool = False
 
 
 Handler = Callable[[LeadChanged], None]

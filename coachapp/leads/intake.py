@@ -108,22 +108,22 @@ def safety_of(rules: Rules, health_check: list[str], today: date) -> dict[str, A
     return {"level": "red" if red else "ok", "fired": red}
 
 
-def _linked_assessment(token: str | None, lead: Lead) -> AssessmentSubmission | None:
-    submission = by_token(token)
-    if submission is None or submission.lead_id != lead.id:
-        return None  # a forwarded link never ties two people together
-    return submission
-
-
-def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime) -> IntakeOutcome:
+def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], now: datetime,
+           linked: AssessmentSubmission | None = None, known: Lead | None = None) -> IntakeOutcome:
+    """``linked`` and ``known``: the assessment the form came from and its lead, when the caller
+    has read them already (checked against the intake's token, never trusted blindly)."""
     phone = normalize_phone(intake.phone)
     ZoneInfo(intake.time_zone)  # the form only offers valid zones; fail loudly otherwise
-    lead, _ = upsert_lead(Contact(intake.first_name, intake.email, True, intake.consent_marketing),
-                          first_touch, now)
-    lead.last_name = intake.last_name or lead.last_name
-    lead.phone = phone or lead.phone
-    lead.time_zone = intake.time_zone
-    assessment = _linked_assessment(intake.assessment_token, lead)
+    if linked is None or linked.token != intake.assessment_token:
+        linked, known = by_token(intake.assessment_token), None
+    if linked is not None and linked.lead_id and (known is None or known.id != linked.lead_id):
+        known = db.session.get(Lead, linked.lead_id)
+    lead, created = upsert_lead(
+        Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
+                last_name=intake.last_name, phone=phone),
+        first_touch, now, known=known)
+    # a forwarded link never ties two people together
+    assessment = linked if linked is not None and linked.lead_id == lead.id else None
     safety = safety_of(rules, intake.health_check, now.date())
     answers = {
         "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
@@ -150,13 +150,17 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
         add_event(lead.id, "red_flag", f"Red flag on the intake — clinician first: {reasons}", now,
                   request_id=request.id)
 
-    priority = triage.refresh_priority(rules, lead, now)
+    # the request just built is the latest; a new lead has no assessment
+    latest = (None if created else triage.latest_assessment(lead.id), request)
+    priority = triage.refresh_priority(rules, lead, now, latest)
     coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
-    task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500])
-    _queue_emails(lead, request, coach, task, priority, assessment or triage.latest_assessment(lead.id), now)
+    task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500],
+                                            created=created)
+    _queue_emails(lead, request, coach, task, priority, assessment or latest[0], now)
     # requesting a session stops the assessment nurture
     events.emit(events.LeadChanged(rules, lead, now, start=(
-        "strategy_requested", *(("red_flag",) if safety["level"] == "red" else ()))))
+        "strategy_requested", *(("red_flag",) if safety["level"] == "red" else ())),
+        latest=latest, created=created))
     return IntakeOutcome(request=request, lead=lead, coach=coach, task=task, priority=priority)
 
 
@@ -166,7 +170,7 @@ def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
     config = current_app.config
     next_step = briefs.next_step(lead, request, coach, task)
     queue_email(
-        purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation",
+        purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation", fresh=True,
         to=lead.email_display, template="strategy_confirmation", lead_id=lead.id, capped=True,
         first_name=lead.first_name, request=request, next_step=next_step,
         clinician_first=lead.needs_clinician,
@@ -176,6 +180,6 @@ def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
     brief = briefs.build(lead, request, assessment, priority, coach, task, now)
     to = coach.email if coach else (config["OWNER_EMAIL"] or config["MAIL_FROM"])
     queue_email(
-        purpose_key=f"coach-new-lead:{request.id}", kind="coach_notification", to=to,
+        purpose_key=f"coach-new-lead:{request.id}", kind="coach_notification", to=to, fresh=True,
         template="coach_new_lead", lead_id=lead.id, brief=brief, coach=coach,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from coachapp.extensions import db
 from coachapp.models import Lead, LeadEvent
@@ -31,6 +31,8 @@ class Contact:
     consent_health: bool
     consent_marketing: bool
     time_zone: str | None = None  # IANA name; emails are timed to the person's daytime
+    last_name: str | None = None
+    phone: str | None = None  # E.164
 
 
 def normalize_email(raw: str) -> tuple[str, str]:
@@ -51,29 +53,57 @@ def add_event(lead_id: int, kind: str, summary: str, now: datetime, **data: Any)
     db.session.add(LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now))
 
 
-def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime) -> tuple[Lead, bool]:
-    """Find the lead by email or create it. Returns ``(lead, created)``; flushes only."""
+def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime,
+                known: Lead | None = None) -> tuple[Lead, bool]:
+    """Find the lead by email or create it. Returns ``(lead, created)``; flushes only.
+
+    A new lead is one ``INSERT … ON CONFLICT (email) DO NOTHING RETURNING`` with everything it
+    starts with (no look-up first, no savepoint, no update after); only when that inserts nothing
+    — a returning runner, or the same person submitting twice at once — is the lead read.
+    ``known``: the lead the caller already holds (a form from its assessment), used when the
+    email is its own.
+    """
     key, display = normalize_email(contact.email)
-    lead = _by_email(key)
-    created = False
-    if lead is None:
-        lead = Lead(email=key, email_display=display, created_at=now, updated_at=now)
-        _apply_first_touch(lead, first_touch, now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(lead)
-        except IntegrityError:  # the same person submitted twice at once
-            lead = _by_email(key)
-        else:
-            created = True
-            add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)
+    if known is not None and known.email == key:
+        return _update(known, contact, now), False
+    draft = Lead(email=key, email_display=display, created_at=now, updated_at=now)
+    _apply_first_touch(draft, first_touch, now)
+    _apply_contact(draft, contact)
+    consent_events = _apply_consent(draft, contact, now)
+    lead = _insert(draft)
+    if lead is not None:
+        add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)
+        for summary, data in consent_events:
+            add_event(lead.id, "consent", summary, now, **data)
+        return lead, True
+    return _update(_by_email(key), contact, now), False
+
+
+def _update(lead: Lead, contact: Contact, now: datetime) -> Lead:
+    _apply_contact(lead, contact)
+    for summary, data in _apply_consent(lead, contact, now):
+        add_event(lead.id, "consent", summary, now, **data)
+    return lead
+
+
+def _insert(draft: Lead) -> Lead | None:
+    """Insert the draft unless its email exists; the new row (ids and defaults filled), or None."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {column.key: getattr(draft, column.key) for column in Lead.__table__.columns
+              if column.key != "id" and getattr(draft, column.key) is not None}
+    stmt = insert(Lead).values(**values).on_conflict_do_nothing(index_elements=["email"]).returning(Lead)
+    return db.session.scalars(stmt).one_or_none()
+
+
+def _apply_contact(lead: Lead, contact: Contact) -> None:
     first_name = clean_name(contact.first_name)  # no control characters, ever (the edge strips them too)
     if first_name:
         lead.first_name = first_name
     if contact.time_zone:
         lead.time_zone = contact.time_zone
-    _apply_consent(lead, contact, now)
-    return lead, created
+    lead.last_name = contact.last_name or lead.last_name
+    lead.phone = contact.phone or lead.phone
 
 
 def _by_email(key: str) -> Lead | None:
@@ -98,17 +128,19 @@ def _touch_time(value: Any) -> datetime | None:
         return None
 
 
-def _apply_consent(lead: Lead, contact: Contact, now: datetime) -> None:
-    """The latest explicit choice wins, and every change is on the timeline."""
+def _apply_consent(lead: Lead, contact: Contact, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The latest explicit choice wins, and every change is on the timeline: returns the
+    timeline entries (summary, data) for the caller to add once the lead has its id."""
+    notes: list[tuple[str, dict[str, Any]]] = []
     if contact.consent_health and lead.consent_health_at is None:
         lead.consent_health_at = now
         lead.consent_text_version = CONSENT_TEXT_VERSION
-        add_event(lead.id, "consent", "Consented to health data use for their plan", now,
-                  scope="health", version=CONSENT_TEXT_VERSION)
+        notes.append(("Consented to health data use for their plan",
+                      {"scope": "health", "version": CONSENT_TEXT_VERSION}))
     if contact.consent_marketing and lead.consent_marketing_at is None:
         lead.consent_marketing_at = now
-        add_event(lead.id, "consent", "Opted in to coaching emails", now,
-                  scope="marketing", version=CONSENT_TEXT_VERSION)
+        notes.append(("Opted in to coaching emails", {"scope": "marketing", "version": CONSENT_TEXT_VERSION}))
     elif not contact.consent_marketing and lead.consent_marketing_at is not None:
         lead.consent_marketing_at = None
-        add_event(lead.id, "consent", "Opted out of coaching emails", now, scope="marketing")
+        notes.append(("Opted out of coaching emails", {"scope": "marketing"}))
+    return notes

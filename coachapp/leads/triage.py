@@ -99,9 +99,16 @@ def _worse(a: str, b: str) -> str:
     return a if SAFETY_ORDER.get(a, 0) >= SAFETY_ORDER.get(b, 0) else b
 
 
-def refresh_priority(rules: Rules, lead: Lead, now: datetime) -> LeadPriority:
-    """Recompute tier and reasons from everything known; note changes on the timeline."""
-    facts = build_facts(lead, latest_assessment(lead.id), latest_request(lead.id), now)
+def latest_of(lead: Lead, latest: events.Latest | None = None) -> events.Latest:
+    """The lead's latest assessment and request: ``latest`` when the caller holds them, else read."""
+    return latest if latest is not None else (latest_assessment(lead.id), latest_request(lead.id))
+
+
+def refresh_priority(rules: Rules, lead: Lead, now: datetime,
+                     latest: events.Latest | None = None) -> LeadPriority:
+    """Recompute tier and reasons from everything known; note changes on the timeline.
+    ``latest``: the lead's latest assessment and request, when the caller already holds them."""
+    facts = build_facts(lead, *latest_of(lead, latest), now)
     priority = score_lead(rules.leads, facts)
     before = (lead.tier, lead.priority_status)
     lead.tier = priority.tier
@@ -119,8 +126,19 @@ def refresh_priority(rules: Rules, lead: Lead, now: datetime) -> LeadPriority:
     return priority
 
 
-def coach_views() -> list[CoachView]:
-    coaches = db.session.execute(select(Coach).order_by(Coach.id)).scalars()
+def _coaches() -> dict[int, Coach]:
+    """Every coach by id. On PostgreSQL the same read row-locks them, which serialises round
+    robin between concurrent requests (one statement, not two)."""
+    query = select(Coach).order_by(Coach.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    with db.session.no_autoflush:  # the lead's pending changes go in one UPDATE, later
+        return {c.id: c for c in db.session.execute(query).scalars()}
+
+
+def coach_views(coaches: list[Coach] | None = None) -> list[CoachView]:
+    """The coaches as the round robin sees them (all of them, read, unless given)."""
+    coaches = coaches if coaches is not None else list(_coaches().values())
     return [
         CoachView(id=c.id, name=c.name, active=c.active, services=frozenset(c.services or ()),
                   in_person=c.in_person, online=c.online, is_owner=c.is_owner, last_assigned_at=c.last_assigned_at)
@@ -133,18 +151,21 @@ def ensure_owner(rules: Rules, lead: Lead, services: list[str], delivery: str | 
     """Assign the lead by the rules (round robin, fallback owner). An active owner keeps the
     lead, unless the lead now asks for services that owner does not cover (an assessment-only
     lead, assigned to any coach, then requests a session): then it moves to one who does."""
-    owner = db.session.get(Coach, lead.owner_id) if lead.owner_id is not None else None
-    if owner is not None and owner.active and not services:
-        return owner
-    _lock_coaches()
-    choice = choose_coach(rules.leads.assignment, coach_views(), services=services, delivery=delivery or "either")
+    if not services and lead.owner_id is not None:
+        owner = db.session.get(Coach, lead.owner_id)
+        if owner is not None and owner.active:
+            return owner
+    coaches = _coaches()  # held: neither the owner nor the chosen coach is read again
+    owner = coaches.get(lead.owner_id) if lead.owner_id is not None else None
+    choice = choose_coach(rules.leads.assignment, coach_views(list(coaches.values())),
+                          services=services, delivery=delivery or "either")
     if owner is not None and owner.active and (owner.id in choice.eligible or choice.fallback
                                                or choice.coach_id is None):
         return owner
     if choice.coach_id is None:
         add_event(lead.id, "assignment", f"Not assigned: {choice.reason}", now)
         return None
-    coach = db.session.get(Coach, choice.coach_id)
+    coach = coaches[choice.coach_id]
     if owner is not None:
         _move_open_tasks(lead, owner, coach, now)
     lead.owner_id, lead.assigned_at = coach.id, now
@@ -169,12 +190,6 @@ def _move_open_tasks(lead: Lead, old: Coach, new: Coach, now: datetime) -> None:
               "who offers what they asked for", now, coach_id=new.id)
 
 
-def _lock_coaches() -> None:
-    """Serialise round robin between concurrent requests (PostgreSQL row locks)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Coach.id).order_by(Coach.id).with_for_update())
-
-
 def working_hours_for(rules: Rules, coach: Coach | None) -> WorkingHours:
     """The coach's hours; the business's default hours (rules/leads/assignment.yaml) otherwise."""
     if coach is not None and coach.working_hours:
@@ -184,12 +199,13 @@ def working_hours_for(rules: Rules, coach: Coach | None) -> WorkingHours:
 
 def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, priority: LeadPriority,
                               now: datetime, detail: str | None = None,
-                              title: str = "First contact") -> CoachTask | None:
-    """One open first-contact task per lead, due within the tier's SLA in working time."""
+                              title: str = "First contact", created: bool = False) -> CoachTask | None:
+    """One open first-contact task per lead, due within the tier's SLA in working time.
+    ``created``: the lead is new in this transaction, so it has no task yet (nothing to read)."""
     if priority.sla_working_minutes is None:
         return None
     due = add_working_minutes(working_hours_for(rules, coach), start=now, minutes=priority.sla_working_minutes)
-    task = next(iter(open_tasks(lead.id, "first_contact")), None)
+    task = None if created else next(iter(open_tasks(lead.id, "first_contact")), None)
     name = " ".join(filter(None, [lead.first_name, lead.last_name])) or lead.email_display
     if task is None:
         task = CoachTask(lead_id=lead.id, coach_id=coach.id if coach else None, kind="first_contact",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coachapp.models.base import Base, utcnow
@@ -41,3 +41,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     transport: Mapped[str | None] = mapped_column(String(20))  # "smtp" | "capture"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The per-recipient cap (``queueing._over_cap``): one index range scan, not a table scan.
+Index("ix_outbox_messages_recipient_created_at", func.lower(OutboxMessage.to_address), OutboxMessage.created_at)

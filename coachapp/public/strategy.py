@@ -94,16 +94,18 @@ def strategy_session() -> Response | str | tuple[str, int]:
     if valid and check is antispam.Verdict.TOO_FAST:
         return _page(form, by_token(token) if token else None, recent, notice=antispam.AGAIN)
     if valid:
-        intake = _intake(form, recent)
-        try:
-            outcome = submit(get_rules(), intake, first_touch(), utcnow())
+        lead = db.session.get(Lead, recent.lead_id) if recent is not None else None
+        intake = _intake(form, recent, lead)
+        try:  # the assessment and lead read here are handed on, not read again
+            outcome = submit(get_rules(), intake, first_touch(), utcnow(), linked=recent, known=lead)
         except InvalidPhone:
             form.phone.errors.append("That doesn't look like a phone number we can call.")
         except InvalidEmail:
             form.email.errors.append("That doesn't look like an email address.")
         else:
+            thanks = url_for(".strategy_thanks", token=outcome.request.token)  # before the commit expires it
             outbox.commit()
-            return redirect(url_for(".strategy_thanks", token=outcome.request.token))
+            return redirect(thanks)
         db.session.rollback()
     return _page(form, by_token(token) if token else None, recent), 422
 
@@ -116,8 +118,9 @@ def _page(form, linked, recent, notice: str | None = None) -> str:
                            seconds=form_seconds(fields), notice=notice)
 
 
-def _intake(form, recent: AssessmentSubmission | None) -> StrategyIntake:
-    """The intake from the form; with a recent assessment, everything else comes from it."""
+def _intake(form, recent: AssessmentSubmission | None, lead: Lead | None) -> StrategyIntake:
+    """The intake from the form; with a recent assessment (and its lead), everything else comes
+    from it."""
     data: dict[str, Any] = form.data
     delivery, in_area = DELIVERY_MEANS[data["delivery"]]
     common = dict(
@@ -131,7 +134,6 @@ def _intake(form, recent: AssessmentSubmission | None) -> StrategyIntake:
             dealing_with=list(data["dealing_with"] or []), health_check=list(data["health_check"] or []),
             **common,
         )
-    lead = db.session.get(Lead, recent.lead_id)
     answers = recent.answers
     race = answers.get("race_date")
     return StrategyIntake(

@@ -124,3 +124,13 @@ def test_list_queries_use_the_indexes(big, db_app):
         assert any(n.get("Index Name") == "ix_leads_created_at_id" for n in nodes)
     else:
         assert not any("TEMP B-TREE" in d for d in _explain_sqlite(list_query(big["owner"], LeadFilters())))
+
+
+def test_a_whole_email_address_is_an_exact_lookup_on_the_unique_key():
+    """One probe of leads.email's unique index, not a LIKE scan (issue 12)."""
+    from coachapp.dashboard.queries import _search
+
+    exact = _search("Dana.Runner@Example.com ".strip())
+    assert str(exact) == "leads.email = :email_1"
+    assert exact.right.value == "dana.runner@example.com"
+    assert " LIKE " in str(_search("dana.runner@"))  # a fragment still searches inside
