@@ -136,11 +136,39 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _nests_deeper(raw: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, run only when
+    the body has more than ``limit`` brackets at all)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def _check_json() -> None:
     if not request.path.startswith("/api/"):
         raise RejectedInput(415, "unsupported_media_type", "This page takes a form, not JSON.")
+    raw = request.get_data(cache=True)
+    if _nests_deeper(raw, MAX_JSON_DEPTH):  # refused before parsing: no recursion at all
+        raise RejectedInput(400, "invalid_json", f"JSON may nest at most {MAX_JSON_DEPTH} levels.")
     try:
-        body = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
         raise RejectedInput(400, "invalid_json", f"JSON may nest at most {MAX_JSON_DEPTH} levels.") from None
     except ValueError:  # malformed, not UTF-8, NaN/Infinity

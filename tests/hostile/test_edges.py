@@ -191,3 +191,12 @@ def test_adding_tests_later_does_not_copy_control_characters(db_app):
 
     submission = start({"utm_source": "ads\x00\x1b", "referrer": "https://x.example/\x07"}, utcnow())
     assert submission.first_touch == {"utm_source": "ads", "referrer": "https://x.example/"}
+
+
+def test_deep_json_is_refused_before_it_is_parsed(db_app):
+    from coachapp.hygiene import _nests_deeper
+
+    assert _nests_deeper(b'{"a": ' + b"[" * 33 + b"]" * 33 + b"}", 32)
+    assert not _nests_deeper(b'{"a": ' + b"[" * 31 + b"]" * 31 + b"}", 32)
+    assert not _nests_deeper(b'{"a": "' + b"[" * 100 + b'"}', 32)  # brackets inside a string
+    assert not _nests_deeper(b'{"a": "\\"' + b"[" * 100 + b'"}', 32)  # an escaped quote stays inside

