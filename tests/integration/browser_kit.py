@@ -75,3 +75,14 @@ def axe(page) -> None:
 
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
+
+
+def axe_report(results) -> str:
+    """axe-core's violations, one per line with the offending nodes, for an assertion message."""
+    lines = []
+    for v in results.response["violations"]:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        for node in v["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}"
+                         f"\n      {node.get('html', '')[:200]}")
+    return "\n".join(lines)

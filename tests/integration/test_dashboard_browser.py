@@ -21,7 +21,15 @@ from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CHEST_PAIN, DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    axe_report,
+    embedded_env,
+    launch_chromium,
+    serving,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -184,16 +192,6 @@ def contexts(browser, site):
             context.close()
 
 
-def _axe_report(results) -> str:
-    lines = []
-    for v in results.response["violations"]:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"]:
-            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}"
-                         f"\n      {node.get('html', '')[:200]}")
-    return "\n".join(lines)
-
-
 #: The innermost elements whose box or content reaches past the right edge, outside any
 #: scrolling container (to name the culprit when a page scrolls sideways).
 STICKING_OUT = """(limit) => {
@@ -221,7 +219,7 @@ def _check_page(page, shot: str, run_axe: bool = True) -> None:
                     f"viewport); what sticks out: {page.evaluate(STICKING_OUT, viewport)}")
     if run_axe:
         results = Axe().run(page)
-        assert results.violations_count == 0, f"{shot}: axe-core found\n{_axe_report(results)}"
+        assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
 
 
 def _first_screen(page, shot: str) -> None:

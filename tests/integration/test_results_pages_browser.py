@@ -16,7 +16,15 @@ import pytest
 from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    axe_report,
+    embedded_env,
+    launch_chromium,
+    serving,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -146,16 +154,6 @@ def coach_contexts(browser, site):
         context.close()
 
 
-def _axe_report(results) -> str:
-    lines = []
-    for v in results.response["violations"]:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"]:
-            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}"
-                         f"\n      {node.get('html', '')[:200]}")
-    return "\n".join(lines)
-
-
 def _check_page(page, shot: str) -> None:
     """Every page: no sideways scroll, no axe violations, a full-page screenshot."""
     from axe_playwright_python.sync_playwright import Axe
@@ -169,7 +167,7 @@ def _check_page(page, shot: str) -> None:
     assert scroll <= inner == viewport, \
         f"{shot}: the page scrolls sideways ({scroll}px of content, {inner}px window, {viewport}px viewport)"
     results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{_axe_report(results)}"
+    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
