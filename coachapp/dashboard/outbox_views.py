@@ -121,7 +121,7 @@ def outbox_message(message_id: int) -> Response:
             select(LeadEvent).where(LeadEvent.lead_id == lead.id, LeadEvent.kind.in_(EMAIL_EVENTS))
             .order_by(LeadEvent.created_at, LeadEvent.id)
         ).scalars()
-        history = [e for e in events if (e.data or {}).get("outbox_id") == message.id]
+        history = [e for e in events if e.email_id == message.id]
     return _no_store(Response(render_template(
         "dashboard/outbox_message.html", m=message, lead=lead, headers=_headers(message), history=history)))
 

@@ -88,7 +88,7 @@ def build(events: Iterable[LeadEvent], emails: Iterable[OutboxMessage], sequence
     for event in sorted(events, key=lambda e: (_aware(e.created_at), e.id)):
         data = event.data or {}
         at = _aware(event.created_at)
-        outbox_id = data.get("outbox_id")
+        outbox_id = event.email_id
         if event.kind in EMAIL_EVENTS and outbox_id is not None:
             entry = email_entry.get(outbox_id)
             if entry is None:

@@ -176,7 +176,7 @@ def _status(message_id: int) -> str:
 
 def _event(job: _Job, kind: str, summary: str, **data: Any) -> None:
     if job.lead_id is not None:
-        db.session.add(LeadEvent(lead_id=job.lead_id, kind=kind, summary=summary,
+        db.session.add(LeadEvent(lead_id=job.lead_id, kind=kind, summary=summary, outbox_id=job.id,
                                  data={"outbox_id": job.id, "kind": job.kind, **data}))
 
 

@@ -44,6 +44,7 @@ def queue_email(
     headers: dict[str, str] | None = None,
     capped: bool = False,
     fresh: bool = False,
+    new_recipient: bool = False,
     **context: Any,
 ) -> OutboxMessage | None:
     """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed.
@@ -53,8 +54,14 @@ def queue_email(
     queued (None) and the lead's timeline says so.
 
     ``fresh``: the purpose key names a row created in this transaction (``assessment-result:<id
-    just inserted>``), so no other transaction can hold it: no look-up, no savepoint. The unique
-    key still guards it; a conflict would fail the transaction rather than send twice.
+    just inserted>``), so no other transaction can hold it: no look-up, no savepoint, and no
+    flush either: the row is written with the rest of the transaction (its timeline event names
+    it through ``LeadEvent.outbox``, so the unit of work writes the email first). The unique key
+    still guards it; a conflict would fail the transaction rather than send twice.
+
+    ``new_recipient``: the address belongs to a lead created in this transaction. Nothing can
+    have been sent to it within the cap's window (a lead's emails go to its own, unique address,
+    and erasing a lead deletes its emails), so the cap is not counted.
     """
     if not fresh:
         existing = db.session.execute(
@@ -62,7 +69,7 @@ def queue_email(
         ).scalar_one_or_none()
         if existing is not None:
             return existing
-    if capped and _over_cap(to):
+    if capped and not new_recipient and _over_cap(to):
         if lead_id is not None:
             db.session.add(LeadEvent(lead_id=lead_id, kind="email_suppressed", created_at=utcnow(),
                                      summary=f"Not sent ({kind}): {to} already got "
@@ -90,7 +97,6 @@ def queue_email(
     )
     if fresh:
         db.session.add(message)
-        db.session.flush()
     else:
         try:
             with db.session.begin_nested():
@@ -107,7 +113,8 @@ def queue_email(
                 created_at=message.created_at,
                 kind="email_queued",
                 summary=f"Email queued: {rendered.subject}",
-                data={"outbox_id": message.id, "kind": kind},
+                outbox=message,  # its id, once the flush has written the email (fresh: not yet)
+                data={"kind": kind},
             )
         )
     return message
@@ -115,7 +122,9 @@ def queue_email(
 
 def _over_cap(to: str) -> bool:
     since = utcnow() - timedelta(hours=24)
-    # no autoflush: every row queued earlier in this session is flushed already (for its id)
+    # no autoflush: the lead's pending changes go in one UPDATE, later. A ``fresh`` row queued
+    # earlier in this transaction is not counted (not written yet): a submission queues at most
+    # one capped email, to its own lead
     with db.session.no_autoflush:
         sent = db.session.execute(
             select(func.count()).select_from(OutboxMessage)
@@ -132,7 +141,10 @@ def queued_here(lead_id: int, kind: str) -> bool:
 def commit() -> None:
     """Commit the session, then publish the outbox rows it queued (one commit: the rows already
     say they are published; only a failed publish writes again, to clear that)."""
-    pending = [m.id for m in db.session.info.pop(PENDING_KEY, [])]
+    queued = db.session.info.pop(PENDING_KEY, [])
+    if queued:
+        db.session.flush()  # the whole transaction, in one go: the emails get their ids
+    pending = [m.id for m in queued]
     db.session.commit()
     if pending:
         publish(pending, in_request=True, marked=True)
@@ -202,7 +214,7 @@ def resend(message_id: int, now: datetime, by: str) -> OutboxMessage:
     message.status, message.next_attempt_at, message.enqueued_at = "queued", now, now
     db.session.info.setdefault(PENDING_KEY, []).append(message)
     if message.lead_id is not None:
-        db.session.add(LeadEvent(lead_id=message.lead_id, kind="email_queued",
+        db.session.add(LeadEvent(lead_id=message.lead_id, kind="email_queued", outbox_id=message.id,
                                  summary=f"Email queued again by {by}: {message.subject}",
                                  data={"outbox_id": message.id, "kind": message.kind}))
     return message

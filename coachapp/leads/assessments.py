@@ -21,7 +21,7 @@ from coachapp.extensions import db
 from coachapp.leads import events, screens, triage
 from coachapp.leads.brief import local_time
 from coachapp.leads.priority import LeadPriority
-from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.leads.services import Contact, add_event, events_held, upsert_lead
 from coachapp.links import external_url, plan_download_url, subscribe_urls
 from coachapp.models import AssessmentSubmission, Coach, Lead, utcnow
 from coachapp.textclean import clean_mapping
@@ -174,20 +174,24 @@ def complete(
     # a submission not written yet (the API) is new in this transaction: so are its email's purpose
     # keys; a stored one may be completed by a concurrent request too (the key's look-up decides)
     fresh = inspect(submission).pending
-    with db.session.no_autoflush:  # the submission is written once, with its lead
-        lead, created = upsert_lead(contact, submission.first_touch, now)
-    result = evaluate(rules, submission.answers, today=now.date()).to_dict()
-    submission.lead_id = lead.id
-    submission.status = "completed"
-    submission.completed_at = now
-    submission.updated_at = now
-    submission.current_step = CONTACT_STEP
-    submission.rules_version = rules.version
-    submission.result = result
-    submission.safety_level = result["safety"]["level"]
-    priorities = result.get("priorities") or []
-    submission.top_priority = priorities[0]["region"] if priorities else None
-    db.session.flush()  # the submission, for its id (the events and the email's purpose key)
+    # the flush below writes the submission alone, for its id (the events and the email's purpose
+    # key): the lead's events wait (held), like everything else this transaction adds (its new
+    # tier, the email), for the commit's single flush, so each table gets one batched statement
+    with events_held():
+        with db.session.no_autoflush:  # the submission is written once, with its lead
+            lead, created = upsert_lead(contact, submission.first_touch, now)
+        result = evaluate(rules, submission.answers, today=now.date()).to_dict()
+        submission.lead_id = lead.id
+        submission.status = "completed"
+        submission.completed_at = now
+        submission.updated_at = now
+        submission.current_step = CONTACT_STEP
+        submission.rules_version = rules.version
+        submission.result = result
+        submission.safety_level = result["safety"]["level"]
+        priorities = result.get("priorities") or []
+        submission.top_priority = priorities[0]["region"] if priorities else None
+        db.session.flush()
     lead.top_priority = submission.top_priority  # after it: one UPDATE of the lead, with the tier
 
     labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"
@@ -210,7 +214,7 @@ def complete(
         if rules.leads.tasks.task_after_assessment(priority.tier, priority.status):
             triage.ensure_first_contact_task(rules, lead, owner, priority, now,
                                              detail="Completed the Runner Assessment.", created=created)
-    _queue_result_email(lead, submission, result, named, fresh)
+    _queue_result_email(lead, submission, result, named, fresh, created)
     # e.g. a red flag now stops sales follow-ups, and starts its own
     events.emit(events.LeadChanged(rules, lead, now, start=(
         "red_flag" if submission.safety_level == "red" else "assessment_completed",),
@@ -253,7 +257,7 @@ def _clinician_first(rules: Rules, lead: Lead, submission: AssessmentSubmission,
 
 
 def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: dict,
-                        coach: Coach | None, fresh: bool) -> None:
+                        coach: Coach | None, fresh: bool, created: bool) -> None:
     red = result["safety"]["level"] == "red"
     links = {} if red or not result.get("plan") else {
         "strategy_url": external_url("public.strategy_session", from_assessment=submission.token),
@@ -261,7 +265,7 @@ def _queue_result_email(lead: Lead, submission: AssessmentSubmission, result: di
         "subscribe_url": subscribe_urls(lead.id).webcal,
     }
     queue_email(
-        purpose_key=f"assessment-result:{submission.id}", fresh=fresh,
+        purpose_key=f"assessment-result:{submission.id}", fresh=fresh, new_recipient=created,
         kind="clinician_first" if red else "assessment_plan",
         to=lead.email_display,
         template="assessment_clinician" if red else "assessment_plan",

@@ -22,7 +22,7 @@ from coachapp.leads import brief as briefs
 from coachapp.leads import events, triage
 from coachapp.leads.assessments import by_token
 from coachapp.leads.priority import LeadPriority
-from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.leads.services import Contact, add_event, events_held, upsert_lead
 from coachapp.links import external_url
 from coachapp.models import SERVICES, AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest
 
@@ -118,28 +118,31 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
         linked, known = by_token(intake.assessment_token), None
     if linked is not None and linked.lead_id and (known is None or known.id != linked.lead_id):
         known = db.session.get(Lead, linked.lead_id)
-    lead, created = upsert_lead(
-        Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
-                last_name=intake.last_name, phone=phone),
-        first_touch, now, known=known)
-    # a forwarded link never ties two people together
-    assessment = linked if linked is not None and linked.lead_id == lead.id else None
-    safety = safety_of(rules, intake.health_check, now.date())
-    answers = {
-        "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
-        "race_name": intake.race_name, "race_date": intake.race_date.isoformat() if intake.race_date else None,
-        "dealing_with": intake.dealing_with, "limitations": intake.limitations, "services": intake.services,
-        "delivery": intake.delivery, "in_area": intake.in_area, "preferred_contact": intake.preferred_contact,
-        "contact_times": intake.contact_times, "heard_about": intake.heard_about,
-        "start_timing": intake.start_timing, "health_check": intake.health_check, "safety": safety,
-        "phone": phone,
-    }
-    request = StrategyRequest(token=secrets.token_urlsafe(24), lead_id=lead.id,
-                              assessment_submission_id=assessment.id if assessment else None,
-                              answers=answers, time_zone=intake.time_zone, first_touch=first_touch,
-                              created_at=now)
-    db.session.add(request)
-    db.session.flush()
+    # the flush below writes the request alone, for its id: the lead's events wait (held) for the
+    # commit's single flush, so every event of the submission goes in one batched INSERT
+    with events_held():
+        lead, created = upsert_lead(
+            Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
+                    last_name=intake.last_name, phone=phone),
+            first_touch, now, known=known)
+        # a forwarded link never ties two people together
+        assessment = linked if linked is not None and linked.lead_id == lead.id else None
+        safety = safety_of(rules, intake.health_check, now.date())
+        answers = {
+            "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
+            "race_name": intake.race_name, "race_date": intake.race_date.isoformat() if intake.race_date else None,
+            "dealing_with": intake.dealing_with, "limitations": intake.limitations, "services": intake.services,
+            "delivery": intake.delivery, "in_area": intake.in_area, "preferred_contact": intake.preferred_contact,
+            "contact_times": intake.contact_times, "heard_about": intake.heard_about,
+            "start_timing": intake.start_timing, "health_check": intake.health_check, "safety": safety,
+            "phone": phone,
+        }
+        request = StrategyRequest(token=secrets.token_urlsafe(24), lead_id=lead.id,
+                                  assessment_submission_id=assessment.id if assessment else None,
+                                  answers=answers, time_zone=intake.time_zone, first_touch=first_touch,
+                                  created_at=now)
+        db.session.add(request)
+        db.session.flush()
     wanted = ", ".join(SERVICES.get(s, "not sure yet") for s in intake.services)
     add_event(lead.id, "strategy_requested",
               f"Requested a free strategy session: {wanted} ({intake.delivery.replace('_', ' ')})", now,
@@ -156,7 +159,7 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
     coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
     task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500],
                                             created=created)
-    _queue_emails(lead, request, coach, task, priority, assessment or latest[0], now)
+    _queue_emails(lead, request, coach, task, priority, assessment or latest[0], now, created)
     # requesting a session stops the assessment nurture
     events.emit(events.LeadChanged(rules, lead, now, start=(
         "strategy_requested", *(("red_flag",) if safety["level"] == "red" else ())),
@@ -166,11 +169,12 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
 
 def _queue_emails(lead: Lead, request: StrategyRequest, coach: Coach | None,
                   task: CoachTask | None, priority: LeadPriority,
-                  assessment: AssessmentSubmission | None, now: datetime) -> None:
+                  assessment: AssessmentSubmission | None, now: datetime, created: bool) -> None:
     config = current_app.config
     next_step = briefs.next_step(lead, request, coach, task)
     queue_email(
         purpose_key=f"strategy-confirmation:{request.id}", kind="strategy_confirmation", fresh=True,
+        new_recipient=created,
         to=lead.email_display, template="strategy_confirmation", lead_id=lead.id, capped=True,
         first_name=lead.first_name, request=request, next_step=next_step,
         clinician_first=lead.needs_clinician,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,8 +51,32 @@ def can_see(coach: Any, lead: Lead) -> bool:
     return bool(coach.is_owner) or lead.owner_id in (None, coach.id)
 
 
+HELD_EVENTS = "coachapp.held_events"
+
+
 def add_event(lead_id: int, kind: str, summary: str, now: datetime, **data: Any) -> None:
-    db.session.add(LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now))
+    event = LeadEvent(lead_id=lead_id, kind=kind, summary=summary, data=data, created_at=now)
+    held = db.session.info.get(HELD_EVENTS)
+    if held is not None:
+        held.append(event)
+    else:
+        db.session.add(event)
+
+
+@contextmanager
+def events_held() -> Iterator[None]:
+    """Timeline events added inside go into the session on the way out, so a flush inside (for
+    one new row's id) writes that row alone and every event of the transaction still goes in
+    the commit's one batched INSERT."""
+    outer = db.session.info.get(HELD_EVENTS)
+    held: list[LeadEvent] = [] if outer is None else outer
+    db.session.info[HELD_EVENTS] = held
+    try:
+        yield
+    finally:
+        if outer is None:
+            del db.session.info[HELD_EVENTS]
+            db.session.add_all(held)
 
 
 def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime,

@@ -17,7 +17,7 @@ from coachapp.extensions import db
 from coachapp.leads import events
 from coachapp.leads.assignment import CoachView, choose_coach
 from coachapp.leads.priority import LeadPriority, score_lead
-from coachapp.leads.services import add_event
+from coachapp.leads.services import add_event, events_held
 from coachapp.leads.worktime import WorkingHours, add_working_minutes, parse_working_hours
 from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest
 
@@ -212,7 +212,8 @@ def ensure_first_contact_task(rules: Rules, lead: Lead, coach: Coach | None, pri
                          title=f"{title}: {name} ({priority.tier})", detail=detail,
                          due_at=due, status="open", created_at=now)
         db.session.add(task)
-        db.session.flush()
+        with events_held():  # the task alone, for its id; the events wait for the commit's flush
+            db.session.flush()
         add_event(lead.id, "task", f"Task for {coach.name if coach else 'the team'}: {task.title}", now,
                   task_id=task.id, due=due.isoformat(timespec='minutes'))
     elif due < task.due_at:  # more urgent now: pull it forward

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coachapp.models.base import Base, TimestampMixin, utcnow
+
+if TYPE_CHECKING:
+    from coachapp.models.outbox import OutboxMessage
 
 STAGES = (
     "new",
@@ -81,3 +84,14 @@ class LeadEvent(Base):
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The email this line is about (queued, sent, failed…), if any. A real column, so an event
+    #: can be added with its (still unwritten) outbox row and both go in the same flush: the
+    #: unit of work writes the email first and fills this in. Older rows have it in ``data`` only.
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL"), index=True)
+    outbox: Mapped[OutboxMessage | None] = relationship(lazy="raise")
+
+    @property
+    def email_id(self) -> int | None:
+        """The outbox row this line is about: the column, or ``data`` on rows written before it."""
+        return self.outbox_id if self.outbox_id is not None else (self.data or {}).get("outbox_id")
