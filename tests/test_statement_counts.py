@@ -25,8 +25,8 @@ from tests.helpers_strategy import QUICK_FORM, STRATEGY_FORM, make_coach
 #: 49 / 51, the quick form 48 / 52. SQLite sends one INSERT per row where PostgreSQL batches
 #: (``insertmanyvalues``); that costs no round trip in-process.
 LIMITS = {
-    ("api", "postgresql"): 9, ("api", "sqlite"): 19,
-    ("strategy", "postgresql"): 11, ("strategy", "sqlite"): 21,
+    ("api", "postgresql"): 8, ("api", "sqlite"): 18,
+    ("strategy", "postgresql"): 10, ("strategy", "sqlite"): 20,
     ("strategy_quick", "postgresql"): 22, ("strategy_quick", "sqlite"): 31,
 }
 

@@ -177,22 +177,29 @@ def complete(
     # the flush below writes the submission alone, for its id (the events and the email's purpose
     # key): the lead's events wait (held), like everything else this transaction adds (its new
     # tier, the email), for the commit's single flush, so each table gets one batched statement
+    result = evaluate(rules, submission.answers, today=now.date()).to_dict()
+    submission.status = "completed"
+    submission.completed_at = now
+    submission.updated_at = now
+    submission.current_step = CONTACT_STEP
+    submission.rules_version = rules.version
+    submission.result = result
+    submission.safety_level = result["safety"]["level"]
+    priorities = result.get("priorities") or []
+    submission.top_priority = priorities[0]["region"] if priorities else None
+    plans: list[triage.NewLeadPlan] = []
+
+    def prepare(draft: Lead) -> None:  # a new lead is inserted with its top priority, tier and owner
+        draft.top_priority = submission.top_priority
+        draft.needs_clinician = submission.safety_level == "red"
+        plans.append(triage.prepare_new_lead(rules, draft, (submission, None), now))
+
     with events_held():
         with db.session.no_autoflush:  # the submission is written once, with its lead
-            lead, created = upsert_lead(contact, submission.first_touch, now)
-        result = evaluate(rules, submission.answers, today=now.date()).to_dict()
+            lead, created = upsert_lead(contact, submission.first_touch, now, prepare=prepare)
         submission.lead_id = lead.id
-        submission.status = "completed"
-        submission.completed_at = now
-        submission.updated_at = now
-        submission.current_step = CONTACT_STEP
-        submission.rules_version = rules.version
-        submission.result = result
-        submission.safety_level = result["safety"]["level"]
-        priorities = result.get("priorities") or []
-        submission.top_priority = priorities[0]["region"] if priorities else None
         db.session.flush()
-    lead.top_priority = submission.top_priority  # after it: one UPDATE of the lead, with the tier
+    lead.top_priority = submission.top_priority  # a returning runner: one UPDATE, with the tier
 
     labels = ", ".join(p["label"] for p in priorities) or "no clear restriction"
     add_event(lead.id, "assessment_completed",
@@ -206,7 +213,11 @@ def complete(
                   submission_id=submission.id)
     # what was just built is the latest; a new lead has no strategy request yet
     latest = (submission, None if created else triage.latest_request(lead.id))
-    priority = triage.refresh_priority(rules, lead, now, latest)  # new information: re-tier the lead
+    if created:  # tier and owner went in with the INSERT
+        priority = plans[0].priority
+        triage.record_new_lead(lead, plans[0], now)
+    else:  # new information: re-tier the lead
+        priority = triage.refresh_priority(rules, lead, now, latest)
     if submission.safety_level == "red":
         named = _clinician_first(rules, lead, submission, priority, reasons, now, created, fresh)
     else:  # every lead gets an owner; the rules say which tiers also get a task now

@@ -118,29 +118,36 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
         linked, known = by_token(intake.assessment_token), None
     if linked is not None and linked.lead_id and (known is None or known.id != linked.lead_id):
         known = db.session.get(Lead, linked.lead_id)
+    safety = safety_of(rules, intake.health_check, now.date())
+    answers = {
+        "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
+        "race_name": intake.race_name, "race_date": intake.race_date.isoformat() if intake.race_date else None,
+        "dealing_with": intake.dealing_with, "limitations": intake.limitations, "services": intake.services,
+        "delivery": intake.delivery, "in_area": intake.in_area, "preferred_contact": intake.preferred_contact,
+        "contact_times": intake.contact_times, "heard_about": intake.heard_about,
+        "start_timing": intake.start_timing, "health_check": intake.health_check, "safety": safety,
+        "phone": phone,
+    }
+    request = StrategyRequest(token=secrets.token_urlsafe(24), answers=answers, time_zone=intake.time_zone,
+                              first_touch=first_touch, created_at=now)
+    plans: list[triage.NewLeadPlan] = []
+
+    def prepare(draft: Lead) -> None:  # a new lead is inserted with its tier and owner
+        draft.needs_clinician = safety["level"] == "red"
+        plans.append(triage.prepare_new_lead(rules, draft, (None, request), now,
+                                             services=intake.services, delivery=intake.delivery))
+
     # the flush below writes the request alone, for its id: the lead's events wait (held) for the
     # commit's single flush, so every event of the submission goes in one batched INSERT
     with events_held():
         lead, created = upsert_lead(
             Contact(intake.first_name, intake.email, True, intake.consent_marketing, intake.time_zone,
                     last_name=intake.last_name, phone=phone),
-            first_touch, now, known=known)
+            first_touch, now, known=known, prepare=prepare)
         # a forwarded link never ties two people together
         assessment = linked if linked is not None and linked.lead_id == lead.id else None
-        safety = safety_of(rules, intake.health_check, now.date())
-        answers = {
-            "goals": intake.goals, "running_history": intake.running_history, "weekly_km": intake.weekly_km,
-            "race_name": intake.race_name, "race_date": intake.race_date.isoformat() if intake.race_date else None,
-            "dealing_with": intake.dealing_with, "limitations": intake.limitations, "services": intake.services,
-            "delivery": intake.delivery, "in_area": intake.in_area, "preferred_contact": intake.preferred_contact,
-            "contact_times": intake.contact_times, "heard_about": intake.heard_about,
-            "start_timing": intake.start_timing, "health_check": intake.health_check, "safety": safety,
-            "phone": phone,
-        }
-        request = StrategyRequest(token=secrets.token_urlsafe(24), lead_id=lead.id,
-                                  assessment_submission_id=assessment.id if assessment else None,
-                                  answers=answers, time_zone=intake.time_zone, first_touch=first_touch,
-                                  created_at=now)
+        request.lead_id = lead.id
+        request.assessment_submission_id = assessment.id if assessment else None
         db.session.add(request)
         db.session.flush()
     wanted = ", ".join(SERVICES.get(s, "not sure yet") for s in intake.services)
@@ -155,8 +162,12 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
 
     # the request just built is the latest; a new lead has no assessment
     latest = (None if created else triage.latest_assessment(lead.id), request)
-    priority = triage.refresh_priority(rules, lead, now, latest)
-    coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
+    if created:  # tier and owner went in with the INSERT
+        priority, coach = plans[0].priority, plans[0].coach
+        triage.record_new_lead(lead, plans[0], now)
+    else:
+        priority = triage.refresh_priority(rules, lead, now, latest)
+        coach = triage.ensure_owner(rules, lead, intake.services, intake.delivery, now)
     task = triage.ensure_first_contact_task(rules, lead, coach, priority, now, detail=intake.goals[:500],
                                             created=created)
     _queue_emails(lead, request, coach, task, priority, assessment or latest[0], now, created)

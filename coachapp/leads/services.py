@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,14 +80,16 @@ def events_held() -> Iterator[None]:
 
 
 def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime,
-                known: Lead | None = None) -> tuple[Lead, bool]:
+                known: Lead | None = None, prepare: Callable[[Lead], None] | None = None) -> tuple[Lead, bool]:
     """Find the lead by email or create it. Returns ``(lead, created)``; flushes only.
 
     A new lead is one ``INSERT … ON CONFLICT (email) DO NOTHING RETURNING`` with everything it
     starts with (no look-up first, no savepoint, no update after); only when that inserts nothing
     — a returning runner, or the same person submitting twice at once — is the lead read.
     ``known``: the lead the caller already holds (a form from its assessment), used when the
-    email is its own.
+    email is its own. ``prepare``: called with the draft just before the INSERT, to add what a new
+    lead starts with (its tier and owner), so no UPDATE follows; the caller learns from
+    ``created`` whether it was used.
     """
     key, display = normalize_email(contact.email)
     if known is not None and known.email == key:
@@ -96,6 +98,8 @@ def upsert_lead(contact: Contact, first_touch: dict[str, Any], now: datetime,
     _apply_first_touch(draft, first_touch, now)
     _apply_contact(draft, contact)
     consent_events = _apply_consent(draft, contact, now)
+    if prepare is not None:
+        prepare(draft)
     lead = _insert(draft)
     if lead is not None:
         add_event(lead.id, "lead_created", f"New lead from {lead.source}", now)

@@ -7,6 +7,7 @@ about the lead into the flat *facts* the rules in ``rules/leads/`` read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -111,6 +112,13 @@ def refresh_priority(rules: Rules, lead: Lead, now: datetime,
     facts = build_facts(lead, *latest_of(lead, latest), now)
     priority = score_lead(rules.leads, facts)
     before = (lead.tier, lead.priority_status)
+    _set_priority(lead, priority, now)
+    if before != (priority.tier, priority.status):
+        _priority_event(lead.id, before[0], priority, now)
+    return priority
+
+
+def _set_priority(lead: Lead, priority: LeadPriority, now: datetime) -> None:
     lead.tier = priority.tier
     lead.fit_score, lead.urgency_score, lead.engagement_score = (
         priority.fit, priority.urgency, priority.engagement)
@@ -119,11 +127,52 @@ def refresh_priority(rules: Rules, lead: Lead, now: datetime,
     lead.priority_updated_at = now
     if priority.status == "clinician_first":
         lead.needs_clinician = True
-    if before != (priority.tier, priority.status):
-        was = before[0] or "none"
-        add_event(lead.id, "priority", f"Tier {was} → {priority.tier}: {priority.action}",
-                  now, was=before[0], tier=priority.tier, status=priority.status)
-    return priority
+
+
+def _priority_event(lead_id: int, was: str | None, priority: LeadPriority, now: datetime) -> None:
+    add_event(lead_id, "priority", f"Tier {was or 'none'} → {priority.tier}: {priority.action}",
+              now, was=was, tier=priority.tier, status=priority.status)
+
+
+@dataclass(frozen=True)
+class NewLeadPlan:
+    """What a lead about to be inserted starts with: its tier, and its owner by the round robin."""
+
+    priority: LeadPriority
+    coach: Coach | None
+    reason: str
+    fallback: bool
+
+
+def prepare_new_lead(rules: Rules, draft: Lead, latest: events.Latest, now: datetime,
+                     services: list[str] | None = None, delivery: str | None = None) -> NewLeadPlan:
+    """Tier and owner for a lead not inserted yet, set on the draft so the INSERT carries them
+    (no UPDATE of the lead after it). Nothing is recorded here: ``record_new_lead`` does that
+    once the INSERT has made the lead. If the email turns out to exist (a returning runner, or
+    the same person twice at once) the plan is dropped and the usual path runs — the coaches
+    were read and locked, but the round robin did not move."""
+    draft.stage = draft.stage or "new"
+    draft.needs_clinician = bool(draft.needs_clinician)
+    priority = score_lead(rules.leads, build_facts(draft, *latest, now))
+    _set_priority(draft, priority, now)
+    coaches = _coaches()  # locked on PostgreSQL until the commit, as in ensure_owner
+    choice = choose_coach(rules.leads.assignment, coach_views(list(coaches.values())),
+                          services=services or [], delivery=delivery or "either")
+    coach = coaches.get(choice.coach_id) if choice.coach_id is not None else None
+    if coach is not None:
+        draft.owner_id, draft.assigned_at = coach.id, now
+    return NewLeadPlan(priority, coach, choice.reason, choice.fallback)
+
+
+def record_new_lead(lead: Lead, plan: NewLeadPlan, now: datetime) -> None:
+    """The new lead's tier and assignment on its timeline; the round robin moves on."""
+    _priority_event(lead.id, None, plan.priority, now)
+    if plan.coach is None:
+        add_event(lead.id, "assignment", f"Not assigned: {plan.reason}", now)
+        return
+    plan.coach.last_assigned_at = now
+    add_event(lead.id, "assignment", f"Assigned to {plan.coach.name}: {plan.reason}", now,
+              coach_id=plan.coach.id, fallback=plan.fallback)
 
 
 def _coaches() -> dict[int, Coach]:
