@@ -371,3 +371,45 @@ def test_undoing_a_no_show_stops_the_rebooking_email(client, provider):
     lead = _lead()
     assert lead.stage == "session_held"  # the meeting is over and they were there
     assert {s.status for s in _steps(lead, "no_show").values()} == {"cancelled"}
+
+
+def test_a_form_content_type_does_not_consume_the_signed_body(client):
+    """Nothing before the view (CSRF, hygiene) parses a webhook's body as a form."""
+    body = calcom_body()
+    response = client.post("/webhooks/calcom", data=body, content_type="application/x-www-form-urlencoded",
+                           headers={"X-Cal-Signature-256": _sign(body)})
+    assert response.status_code == 200 and response.json["status"] == "booked"
+
+
+def _sign(body: bytes) -> str:
+    from coachapp.leads.booking_events import sign_calcom
+    from tests.helpers_webhooks import CALCOM_SECRET
+
+    return sign_calcom(body, CALCOM_SECRET)
+
+
+def test_a_reschedule_of_a_booking_we_never_saw_is_taken_as_the_booking(client):
+    response = post_calcom(client, calcom_body("BOOKING_RESCHEDULED", uid="bk_new", rescheduleUid="bk_gone"))
+    assert response.status_code == 200 and response.json["status"] == "booked"
+    assert db.session.execute(select(Booking.uid)).scalar_one() == "bk_new"
+    assert _lead().stage == "session_booked"
+
+
+def test_erasing_the_lead_erases_its_bookings(client):
+    from coachapp.leads.actions import erase
+
+    owner = make_coach(db, is_owner=True)
+    assert _book(client, "calendly").status_code == 200
+    erase(_lead(), owner, utcnow())
+    db.session.commit()
+    assert _count(Booking) == 0
+    assert _count(WebhookEvent) == 1  # no personal data in it; a replay stays a duplicate
+
+
+def test_webhooks_are_rate_limited_per_address_like_the_api(rate_limited_app, monkeypatch):
+    configure(rate_limited_app, monkeypatch)
+    client = rate_limited_app.test_client()
+    codes = [client.post("/webhooks/calcom", data=b"{}", content_type="application/json").status_code
+             for _ in range(121)]
+    assert set(codes[:120]) == {401} and codes[120] == 429
+    assert client.post("/webhooks/calcom", data=b"{}").json["error"] == "too_many_requests"
