@@ -156,6 +156,7 @@ def _calcom(kind: str, trigger: str, payload: dict[str, Any], created_at: Any) -
         start=_time(payload.get("startTime"), "payload.startTime"),
         end=_time(payload.get("endTime"), "payload.endTime"),
         previous_uid=previous if isinstance(previous, str) and previous else None,
+        rescheduling=kind == "cancelled" and payload.get("rescheduled") is True,  # the old half, if ever sent
         utm=_utm(payload.get("metadata")),
     )
 

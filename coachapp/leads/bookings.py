@@ -94,11 +94,15 @@ def _record(event: BookingEvent, now: datetime) -> WebhookEvent | None:
 
 
 def _booking(event: BookingEvent) -> Booking | None:
+    """The booking this event is about. On PostgreSQL the row is locked: two events about one
+    booking (Calendly's two halves of a reschedule, arriving together) apply one after the other,
+    the second reading what the first committed (its uid may have moved on)."""
     uids = [u for u in (event.uid, event.previous_uid) if u]
-    return db.session.execute(
-        select(Booking).where(Booking.provider == event.provider, Booking.uid.in_(uids))
-        .order_by(Booking.id).limit(1)
-    ).scalar_one_or_none()
+    query = (select(Booking).where(Booking.provider == event.provider, Booking.uid.in_(uids))
+             .order_by(Booking.id).limit(1))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def _zone(name: str | None) -> str | None:

@@ -77,6 +77,12 @@ def test_calcom_reschedule_names_the_booking_it_replaces():
         "rescheduled", "bk_new", "bk_7Yq2", "BOOKING_RESCHEDULED:bk_new")
 
 
+def test_calcom_cancellation_that_is_half_a_reschedule_says_so():
+    plain = calcom(calcom_body("BOOKING_CANCELLED", created_at=NOW)).event
+    half = calcom(calcom_body("BOOKING_CANCELLED", created_at=NOW, rescheduled=True)).event
+    assert (plain.rescheduling, half.rescheduling) == (False, True)
+
+
 def test_calcom_no_show_marks_and_unmarks():
     marked = calcom(calcom_body("BOOKING_NO_SHOW_UPDATED", created_at=NOW, noShow=True)).event
     unmarked = calcom(calcom_body("BOOKING_NO_SHOW_UPDATED", created_at=NOW, noShow=False)).event

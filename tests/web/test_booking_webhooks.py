@@ -226,33 +226,56 @@ def test_a_replayed_event_is_200_and_has_exactly_one_effect(client, provider):
     assert (event.provider, event.kind, event.lead_id, event.outcome) == (provider, "created", lead.id, "booked")
 
 
-def test_two_concurrent_deliveries_have_exactly_one_effect(db_app, client, database_url):
-    """Two threads, each with its own app context and connection, post the same event at once."""
+def _concurrently(app, *posts) -> list:
+    """Each post in its own thread, app context and connection, released together."""
     import threading
 
-    if not database_url.startswith("postgresql"):
-        pytest.skip("concurrent writers: PostgreSQL (SQLite serialises writers on its file lock)")
-    complete_assessment(DESK_ACHILLES, "dana.runner@example.com")
-    body = calcom_body()
-    barrier, results = threading.Barrier(2), []
+    barrier, results = threading.Barrier(len(posts)), []
 
-    def deliver() -> None:
-        with db_app.app_context():
+    def deliver(post) -> None:
+        with app.app_context():
             barrier.wait()
-            results.append(post_calcom(db_app.test_client(), body))
+            results.append(post(app.test_client()))
             db.session.remove()
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    threads = [threading.Thread(target=deliver, args=(post,)) for post in posts]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    return results
+
+
+def _postgresql_only(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent writers: PostgreSQL (SQLite serialises writers on its file lock)")
+
+
+def test_two_concurrent_deliveries_have_exactly_one_effect(db_app, client, database_url):
+    _postgresql_only(database_url)
+    complete_assessment(DESK_ACHILLES, "dana.runner@example.com")
+    body = calcom_body()
+    results = _concurrently(db_app, *[lambda c: post_calcom(c, body)] * 2)
     assert sorted(r.status_code for r in results) == [200, 200]
     assert sorted(r.json["status"] for r in results) == ["booked", "duplicate"]
     lead = _lead()
     assert _count(WebhookEvent) == 1 and _count(Booking) == 1
     assert len(_timeline(lead, "booking")) == 1 and len(_timeline(lead, "stage")) == 1
     assert {s.status for s in _steps(lead, "assessment_nurture").values()} == {"cancelled"}
+
+
+def test_the_two_halves_of_a_calendly_reschedule_arriving_together(db_app, client, database_url):
+    _postgresql_only(database_url)
+    assert _book(client, "calendly").status_code == 200
+    db.session.remove()
+    new_uri, later = "https://api.calendly.com/scheduled_events/EV2/invitees/IN2", START + timedelta(days=1)
+    cancel = calendly_body("invitee.canceled", rescheduled=True, new_invitee=new_uri)
+    create = calendly_body("invitee.created", uri=new_uri, start=later, old_invitee=INVITEE)
+    results = _concurrently(db_app, lambda c: post_calendly(c, cancel), lambda c: post_calendly(c, create))
+    assert [r.status_code for r in results] == [200, 200]
+    booking = db.session.execute(select(Booking)).scalar_one()
+    assert (booking.uid, booking.start_at, booking.status) == (new_uri, later, "booked")
+    assert _lead().stage == "session_booked"
 
 
 # --- rescheduled, cancelled -------------------------------------------------------------------------
