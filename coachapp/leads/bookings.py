@@ -11,7 +11,9 @@ first-contact task and emits ``LeadChanged`` — the follow-up sequences re-plan
 stop rule stops the sales sequences, and a move to ``no_show`` starts the rebooking sequence):
 
 - **created** — the lead is matched by normalised email (or created, source "Cal.com" /
-  "Calendly", no consent and no health data: a booking asks for neither); a ``Booking`` row holds
+  "Calendly", no consent and no health data: a booking asks for neither; a cancellation or a
+  no-show about a booking we never saw only matches an existing lead, so it never creates one —
+  nor brings back a lead erased on request); a ``Booking`` row holds
   the meeting; a lead before the booking stage (new, contacted, nurture, no_show, lost) moves to
   ``session_booked``. A lead already booked, held or a client keeps its stage.
 - **rescheduled** — the booking moves (new time, the provider's new uid); a lead marked no-show
@@ -45,7 +47,7 @@ from coachapp.assessment import Rules
 from coachapp.extensions import db
 from coachapp.leads import triage
 from coachapp.leads.booking_events import BookingEvent
-from coachapp.leads.services import Contact, add_event, upsert_lead
+from coachapp.leads.services import Contact, add_event, normalize_email, upsert_lead
 from coachapp.leads.worktime import add_working_minutes
 from coachapp.models import Booking, Coach, CoachTask, Lead, WebhookEvent
 from coachapp.textclean import clean_name
@@ -121,6 +123,9 @@ def _lead(rules: Rules, event: BookingEvent, booking: Booking | None, now: datet
         return db.session.get(Lead, booking.lead_id)
     if not event.email:
         return None
+    if event.kind not in ("created", "rescheduled"):  # about a booking we never saw: match, never create
+        key, _ = normalize_email(event.email)  # (nor bring back a lead erased on request)
+        return db.session.execute(select(Lead).where(Lead.email == key)).scalar_one_or_none()
     first, _, last = (event.name or "").partition(" ")
     contact = Contact(first_name=first, email=event.email, consent_health=False, consent_marketing=None,
                       time_zone=_zone(event.time_zone), last_name=clean_name(last) or None)

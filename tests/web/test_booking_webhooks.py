@@ -436,3 +436,27 @@ def test_webhooks_are_rate_limited_per_address_like_the_api(rate_limited_app, mo
              for _ in range(121)]
     assert set(codes[:120]) == {401} and codes[120] == 429
     assert client.post("/webhooks/calcom", data=b"{}").json["error"] == "too_many_requests"
+
+
+@pytest.mark.parametrize("post", [
+    lambda c: post_calcom(c, calcom_body("BOOKING_CANCELLED")),
+    lambda c: post_calcom(c, calcom_body("BOOKING_NO_SHOW_UPDATED")),
+    lambda c: post_calendly(c, calendly_body("invitee.canceled")),
+    lambda c: post_calendly(c, calendly_body("invitee_no_show.created")),
+], ids=["calcom-cancelled", "calcom-no-show", "calendly-canceled", "calendly-no-show"])
+def test_news_about_a_booking_we_never_saw_creates_no_lead(client, post):
+    response = post(client)
+    assert response.status_code == 200 and response.json["status"] == "unknown_booking"
+    assert _count(Lead) == 0 and _count(Booking) == 0
+    assert db.session.execute(select(WebhookEvent.outcome)).scalar_one() == "unknown_booking"
+
+
+def test_an_erased_lead_is_not_brought_back_by_a_later_event(client):
+    from coachapp.leads.actions import erase
+
+    owner = make_coach(db, is_owner=True)
+    assert _book(client, "calcom").status_code == 200
+    erase(_lead(), owner, utcnow())
+    db.session.commit()
+    assert post_calcom(client, calcom_body("BOOKING_CANCELLED")).json["status"] == "unknown_booking"
+    assert _count(Lead, Lead.email == "dana.runner@example.com") == 0
