@@ -50,7 +50,7 @@ from coachapp.leads.booking_events import BookingEvent
 from coachapp.leads.services import Contact, add_event, normalize_email, upsert_lead
 from coachapp.leads.worktime import add_working_minutes
 from coachapp.models import Booking, Coach, CoachTask, Lead, WebhookEvent
-from coachapp.textclean import clean_name
+from coachapp.textclean import clean_mapping, clean_name
 
 #: A booking moves a lead at one of these stages to ``session_booked``.
 BOOK_FROM = ("new", "contacted", "nurture", "no_show", "lost")
@@ -149,7 +149,7 @@ def _data(event: BookingEvent, booking: Booking | None) -> dict[str, object]:
     if booking is not None and booking.start_at is not None:
         data["start"] = booking.start_at.isoformat(timespec="minutes")
         data["end"] = booking.end_at.isoformat(timespec="minutes") if booking.end_at else None
-    return {**data, **dict(event.utm)}
+    return clean_mapping({**data, **dict(event.utm)})  # signed, but never a control character stored
 
 
 def _move(rules: Rules, lead: Lead, stage: str, event: BookingEvent, now: datetime) -> None:

@@ -206,9 +206,14 @@ def test_the_raw_body_reaches_the_signature_check_untouched(client):
     a token: none of that applies to a signed webhook body — it is verified byte for byte."""
     body = calcom_body(additionalNotes="tab\there, bell \u0007, NUL \u0000")
     assert b"\\u0007" in body
+    body = body.replace(b'"utm_campaign": "spring"', b'"utm_campaign": "spr\\u0000ing"')
     response = post_calcom(client, body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["status"] == "booked"
+    lead = _lead()
+    assert lead.utm_campaign == "spring"  # what is stored is clean all the same
+    data = db.session.execute(select(LeadEvent.data).where(LeadEvent.kind == "booking")).scalar_one()
+    assert data["utm_campaign"] == "spring"
 
 
 # --- idempotency ------------------------------------------------------------------------------------
