@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from coachapp.health import bp as health_bp
     from coachapp.mailbox import bp as mailbox_bp
     from coachapp.public import bp as public_bp
+    from coachapp.webhooks import bp as webhooks_bp
 
     app.register_blueprint(health_bp)  # /healthz, /readyz
     app.register_blueprint(public_bp)
@@ -80,6 +81,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     csrf.exempt(api_bp)  # JSON API: no cookies, no ambient authority
     app.register_blueprint(api_bp)
+    csrf.exempt(webhooks_bp)  # booking providers: no session; the HMAC signature is the authentication
+    app.register_blueprint(webhooks_bp)
     if not app.config["SMTP_URL"] and not app.config["PROXY_FIX_HOPS"]:
         # Emails are captured, not sent: the signed-in owner reads them in the app (/outbox/).
         app.register_blueprint(mailbox_bp)

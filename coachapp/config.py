@@ -280,5 +280,11 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Public forms sent back sooner than this after they were shown are a bot's (time trap).
         "FORM_MIN_SECONDS": float(env.get("FORM_MIN_SECONDS", "2")),
+        # Booking webhooks (coachapp/webhooks): unset → that endpoint answers 503.
+        "CALCOM_WEBHOOK_SECRET": env.get("CALCOM_WEBHOOK_SECRET") or None,
+        "CALENDLY_WEBHOOK_SIGNING_KEY": env.get("CALENDLY_WEBHOOK_SIGNING_KEY") or None,
+        # Seconds: the oldest Cal.com createdAt accepted; Calendly's signature timestamp, either way.
+        "CALCOM_WEBHOOK_MAX_AGE": float(env.get("CALCOM_WEBHOOK_MAX_AGE") or 3600),
+        "CALENDLY_WEBHOOK_TOLERANCE": float(env.get("CALENDLY_WEBHOOK_TOLERANCE") or 180),
         "CELERY": celery_settings(env, instance),
     }

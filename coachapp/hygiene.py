@@ -10,7 +10,8 @@
   * **query string** — control characters are *removed* from every name and value (a mangled
     ad link still lands: ``?utm_source=%00`` becomes ``?utm_source=``), and bytes that are not
     UTF-8 are replaced, so ``request.args``, ``request.url`` and the first-touch capture agree;
-- the first ``before_request`` hook, on the body:
+- the first ``before_request`` hook, on the body (except under ``/webhooks/``: a signed body is
+  verified byte for byte by its endpoint, so nothing here reads, parses or rewrites it):
   * **form fields** — control characters are removed from every name and value (free text
     keeps tab, newline and carriage return);
   * **JSON** — only under ``/api/`` (elsewhere 415: the pages take forms); malformed JSON,
@@ -46,6 +47,9 @@ from coachapp.textclean import (
 
 #: Where the middleware leaves its verdict for the hook (the hook raises it as an error page).
 VERDICT_KEY = "coachapp.hygiene.rejected"
+#: Paths whose body is signed by the sender (booking webhooks): left byte for byte as received.
+#: The endpoint verifies the signature, then parses with its own checks (``leads.booking_events``).
+SIGNED_BODY_PREFIXES = ("/webhooks/",)
 _HEADER_BAD = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # WSGI header strings are bytes as latin-1
 
 
@@ -118,6 +122,8 @@ def check_request() -> None:
     verdict = request.environ.get(VERDICT_KEY)
     if verdict:
         raise RejectedInput(400, "bad_request", verdict)
+    if request.path.startswith(SIGNED_BODY_PREFIXES):
+        return  # the endpoint verifies an HMAC over the raw bytes: nothing may read or rewrite them first
     if request.is_json and (request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "")):
         _check_json()
     elif request.form:

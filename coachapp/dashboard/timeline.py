@@ -23,7 +23,7 @@ LABELS = {
     "strategy_requested": "Session request", "red_flag": "Red flag", "priority": "Tier",
     "assignment": "Owner", "task": "Task", "call": "Call", "note": "Note", "stage": "Stage",
     "replied": "Replied", "sequence": "Follow-up", "email": "Email", "email_suppressed": "Email not sent",
-    "bounced": "Bounced", "unsubscribed": "Unsubscribed", "erased": "Erased",
+    "bounced": "Bounced", "unsubscribed": "Unsubscribed", "erased": "Erased", "booking": "Booking",
 }
 EMAIL_EVENTS = {"email_queued": "queued", "email_sent": "sent", "email_failed": "failed"}
 #: ``data`` keys the entry already says in words (everything else is system detail).

@@ -16,6 +16,7 @@ from coachapp.leads import events, triage
 from coachapp.leads.services import add_event, can_see
 from coachapp.models import (
     AssessmentSubmission,
+    Booking,
     Coach,
     CoachTask,
     Enrollment,
@@ -170,6 +171,11 @@ def export(lead: Lead) -> dict[str, Any]:
             {"id": r.id, "created_at": r.created_at.isoformat(), "answers": r.answers, "time_zone": r.time_zone}
             for r in rows(StrategyRequest, StrategyRequest.id)
         ],
+        "bookings": [
+            {"provider": b.provider, "status": b.status, "start": b.start_at.isoformat() if b.start_at else None,
+             "end": b.end_at.isoformat() if b.end_at else None, "time_zone": b.time_zone}
+            for b in rows(Booking, Booking.id)
+        ],
         "emails": [
             {"subject": m.subject, "status": m.status, "created_at": m.created_at.isoformat(),
              "sent_at": m.sent_at.isoformat() if m.sent_at else None, "text": m.text_body}
@@ -187,7 +193,7 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     if not by.is_owner:
         raise ActionError("Only the owner can erase a lead.")
     for model in (SequenceStep, Enrollment, AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask,
-                  LeadEvent):
+                  LeadEvent, Booking):
         db.session.execute(delete(model).where(model.lead_id == lead.id))
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",

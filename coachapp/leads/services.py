@@ -31,7 +31,7 @@ class Contact:
     first_name: str
     email: str
     consent_health: bool
-    consent_marketing: bool
+    consent_marketing: bool | None  # None: not asked (a booking webhook): the stored choice stands
     time_zone: str | None = None  # IANA name; emails are timed to the person's daytime
     last_name: str | None = None
     phone: str | None = None  # E.164
@@ -170,7 +170,7 @@ def _apply_consent(lead: Lead, contact: Contact, now: datetime) -> list[tuple[st
     if contact.consent_marketing and lead.consent_marketing_at is None:
         lead.consent_marketing_at = now
         notes.append(("Opted in to coaching emails", {"scope": "marketing", "version": CONSENT_TEXT_VERSION}))
-    elif not contact.consent_marketing and lead.consent_marketing_at is not None:
+    elif contact.consent_marketing is False and lead.consent_marketing_at is not None:
         lead.consent_marketing_at = None
         notes.append(("Opted out of coaching emails", {"scope": "marketing"}))
     return notes

@@ -1,6 +1,7 @@
 """ORM models (SQLAlchemy 2.0 style); import them from here."""
 
 from coachapp.models.base import Base, utcnow
+from coachapp.models.booking import Booking, WebhookEvent
 from coachapp.models.coach import SERVICES, Coach
 from coachapp.models.followup import Enrollment, SequenceStep
 from coachapp.models.lead import STAGES, Lead, LeadEvent
@@ -19,9 +20,11 @@ __all__ = [
     "StrategyRequest",
     "AssessmentSubmission",
     "Base",
+    "Booking",
     "Lead",
     "LeadEvent",
     "OutboxMessage",
     "PageVisit",
+    "WebhookEvent",
     "utcnow",
 ]
