@@ -15,7 +15,8 @@ SQLite otherwise), runs the real migrations, and drives with Flask's test client
 Prints CPU ms per request (``time.process_time``: this process only — the database server's
 CPU is not in it), the statements per request, and the ratio to the baseline. ``--profile``
 adds the top functions by cumulative CPU time (cProfile with a CPU clock) for each path.
-Publishing goes to the filesystem broker; no email is sent (``bench/bench_worker.py`` measures
+Publishing goes to the filesystem broker, or Redis with ``--redis URL`` (the task messages are
+left there: use a spare database number and flush it); no email is sent (``bench/bench_worker.py`` measures
 the worker's side).
 """
 
@@ -91,10 +92,14 @@ def measure(name: str, send: Callable[[int], None], requests: int, engine, profi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a scratch database is created there)")
+    parser.add_argument("--redis", help="a Redis URL for the broker (REDIS_URL), e.g. redis://127.0.0.1:6379/13; "
+                        "the filesystem broker otherwise")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="print the top functions by CPU")
     args = parser.parse_args()
 
+    if args.redis:
+        os.environ["REDIS_URL"] = args.redis
     url, drop = scratch_database(args.postgres)
     os.environ["BENCH_BARE_DATABASE_URL"] = url.replace("postgresql://", "postgresql+psycopg://", 1)
     from flask_migrate import upgrade

@@ -11,6 +11,7 @@ between the commit and the publish, the sweep republishes it after ``OUTBOX_REPU
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,15 +172,15 @@ def publish(message_ids: list[int], in_request: bool = False, marked: bool = Fal
             _record_enqueued(message_ids, None)
         return []
     celery = current_app.extensions["celery"]
-    timeout = config["OUTBOX_PUBLISH_TIMEOUT"]
-    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    held = state.setdefault("connections", threading.local())
     published: list[int] = []
     try:
-        with celery.connection_for_write(transport_options=fast) as connection:
-            for message_id in message_ids:
-                celery.send_task(SEND_TASK, args=(message_id,), connection=connection, retry=False)
-                published.append(message_id)
+        connection = _broker_connection(celery, held, config["OUTBOX_PUBLISH_TIMEOUT"])
+        for message_id in message_ids:
+            celery.send_task(SEND_TASK, args=(message_id,), connection=connection, retry=False)
+            published.append(message_id)
     except Exception as exc:  # broker down or hung: the sweep publishes the rest later
+        _drop_connection(held)
         state["paused_until"] = time.monotonic() + config["OUTBOX_PUBLISH_PAUSE"]
         logger.warning("Broker unavailable (%s); %d outbox row(s) left for the sweep",
                        type(exc).__name__, len(message_ids) - len(published))
@@ -188,6 +189,34 @@ def publish(message_ids: list[int], in_request: bool = False, marked: bool = Fal
     else:
         _record_enqueued(published, utcnow())
     return published
+
+
+def _broker_connection(celery: Any, held: threading.local, timeout: float) -> Any:
+    """This thread's broker connection for publishing, kept between requests.
+
+    A new connection per commit cost about 5 ms of CPU per submission on Redis (TCP connect,
+    the client's set-up, the queue's declaration again), a third of the API POST's CPU
+    (``bench/profile_write.py --redis``). Kept, it is one round trip per task message. Each
+    call on it still has ``OUTBOX_PUBLISH_TIMEOUT`` (connect and reply) and no retry; a failure
+    drops it, so the next publish starts afresh (redis-py also replaces a socket the server
+    closed, e.g. after a Redis restart, when it next takes it from its pool). One per thread:
+    a kombu connection is not thread-safe; gunicorn's sync workers have one thread each."""
+    connection = getattr(held, "connection", None)
+    if connection is None:
+        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+        connection = celery.connection_for_write(transport_options=options)
+        held.connection = connection
+    return connection
+
+
+def _drop_connection(held: threading.local) -> None:
+    connection = getattr(held, "connection", None)
+    held.connection = None
+    if connection is not None:
+        try:
+            connection.release()
+        except Exception:  # already broken: nothing to close cleanly
+            logger.debug("Broker connection not released cleanly", exc_info=True)
 
 
 def _record_enqueued(message_ids: list[int], at: datetime | None) -> None:
