@@ -340,8 +340,13 @@ def fetch_page(session: Session, coach: Coach, filters: LeadFilters) -> LeadPage
 
 
 def iter_export(session: Session, stmt: Select[Any], batch: int = EXPORT_BATCH) -> Iterator[Sequence[Row[Any]]]:
-    """Matching rows in batches, streamed from the database (server-side cursor on PostgreSQL)."""
-    result = session.execute(stmt.execution_options(yield_per=batch))
+    """Matching rows in batches, streamed from the database (server-side cursor on PostgreSQL).
+
+    Run on the session's connection (Core), not through the ORM: the rows are plain column tuples,
+    so nothing per row is built or tracked beyond the driver's tuple (half the export's time went
+    there at 100,000 rows).
+    """
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
     try:
         yield from result.partitions()
     finally:
