@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
@@ -77,13 +78,15 @@ def _text(value: str | None) -> str:
 def csv_record(row: Sequence[Any]) -> tuple[Any, ...]:
     """One export row (``queries.EXPORT_COLUMNS`` then the owner's name), in CSV_HEADER order.
 
-    Positional and branch-light: this runs 100,000 times for a full export. Text cells go
-    through ``_text`` (same rule as ``csv_safe``), numbers stay numbers, NULL is empty.
+    Positional and branch-light: this runs 100,000 times for a full export. ``created_at`` is
+    the driver's value (naive UTC on SQLite, aware on PostgreSQL; see ``queries.EXPORT_COLUMNS``).
+    Text cells go through ``_text`` (same rule as ``csv_safe``), numbers stay numbers, NULL is empty.
     """
     (lead_id, created_at, first_name, last_name, email, phone, stage, tier, fit, urgency, engagement,
      top_priority, needs_clinician, source, utm_campaign, owner_name) = row
     return (
-        lead_id, created_at.isoformat(timespec="seconds")[:19] + "Z", _text(first_name),  # aware UTC (UTCDateTime)
+        lead_id, (created_at.astimezone(UTC) if created_at.utcoffset() else created_at).isoformat(
+            timespec="seconds")[:19] + "Z", _text(first_name),
         _text(last_name), _text(email), _text(phone), _text(stage), _text(tier),
         "" if fit is None else fit, "" if urgency is None else urgency, "" if engagement is None else engagement,
         _text(top_priority), "yes" if needs_clinician else "no", _text(owner_name), _text(source),
