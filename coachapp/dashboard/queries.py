@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, DateTime, Row, Select, and_, func, literal, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import Session
 
 from coachapp.dashboard.access import lead_scope
@@ -278,9 +278,13 @@ def _order(sort: str, reverse: bool = False) -> list[Any]:
 
 LIST_COLUMNS = (Lead.id, Lead.created_at, Lead.first_name, Lead.last_name, Lead.email_display, Lead.phone,
                 Lead.stage, Lead.tier, Lead.top_priority, Lead.needs_clinician, Lead.source, Lead.owner_id)
-EXPORT_COLUMNS = (Lead.id, Lead.created_at, Lead.first_name, Lead.last_name, Lead.email_display, Lead.phone,
-                  Lead.stage, Lead.tier, Lead.fit_score, Lead.urgency_score, Lead.engagement_score,
-                  Lead.top_priority, Lead.needs_clinician, Lead.source, Lead.utm_campaign)
+#: ``created_at`` comes as the driver gives it (aware in the session's zone on PostgreSQL, naive UTC
+#: on SQLite): ``leads_list.csv_record`` makes it UTC with one C call instead of a Python type
+#: processor per row.
+EXPORT_COLUMNS = (Lead.id, type_coerce(Lead.created_at, DateTime()).label("created_at"), Lead.first_name,
+                  Lead.last_name, Lead.email_display, Lead.phone, Lead.stage, Lead.tier, Lead.fit_score,
+                  Lead.urgency_score, Lead.engagement_score, Lead.top_priority, Lead.needs_clinician, Lead.source,
+                  Lead.utm_campaign)
 
 
 def _with_owner(*columns: Any) -> Select[Any]:
@@ -340,8 +344,13 @@ def fetch_page(session: Session, coach: Coach, filters: LeadFilters) -> LeadPage
 
 
 def iter_export(session: Session, stmt: Select[Any], batch: int = EXPORT_BATCH) -> Iterator[Sequence[Row[Any]]]:
-    """Matching rows in batches, streamed from the database (server-side cursor on PostgreSQL)."""
-    result = session.execute(stmt.execution_options(yield_per=batch))
+    """Matching rows in batches, streamed from the database (server-side cursor on PostgreSQL).
+
+    Run on the session's connection (Core), not through the ORM: the rows are plain column tuples,
+    so nothing per row is built or tracked beyond the driver's tuple (half the export's time went
+    there at 100,000 rows).
+    """
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
     try:
         yield from result.partitions()
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, literal, or_, select
 
 from coachapp.extensions import db
 from coachapp.leads.worktime import end_of_local_day
@@ -33,12 +33,22 @@ def my_task(coach: Coach) -> ColumnElement[bool]:
 
 
 def untouched_new(coach: Coach) -> ColumnElement[bool]:
-    """Leads in this coach's care at stage "new" that no coach has touched (no note, no task done)."""
-    touched = or_(
-        exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == "note"),
-        exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == "done"),
-    )
-    return (Lead.stage == "new") & in_care(coach) & ~touched
+    """Leads in this coach's care at stage "new" that no coach has touched (no note, no task done).
+
+    Two ``NOT EXISTS``, not ``NOT (EXISTS … OR EXISTS …)``: PostgreSQL turns each into an anti-join
+    probing a partial index (notes, done tasks; the new leads come from one too), where the ``OR``
+    form read every note and every done task into a hashed sub-plan on each call. The constants
+    are written into the SQL (``_fixed``), so a prepared statement's generic plan can still use
+    those partial indexes.
+    """
+    no_note = ~exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == _fixed("note"))
+    no_task_done = ~exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == _fixed("done"))
+    return (Lead.stage == _fixed("new")) & in_care(coach) & no_note & no_task_done
+
+
+def _fixed(value: str) -> ColumnElement[str]:
+    """A constant rendered into the statement, not bound: partial indexes match on it."""
+    return literal(value, literal_execute=True)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coachapp.models.base import Base, TimestampMixin, utcnow
@@ -27,7 +27,12 @@ STAGES = (
 
 class Lead(TimestampMixin, Base):
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_leads_created_at_id", "created_at", "id"),
+        # The nav's waiting count reads the new leads in a coach's care from here (partial: a few %).
+        Index("ix_leads_new_owner_id", "owner_id", "id", postgresql_where=text("stage = 'new' AND erased_at IS NULL"),
+              sqlite_where=text("stage = 'new' AND erased_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised key
@@ -76,7 +81,12 @@ class LeadEvent(Base):
     """One line on a lead's timeline (submission, email, stage change, …)."""
 
     __tablename__ = "lead_events"
-    __table_args__ = (Index("ix_lead_events_lead_id_created_at", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_lead_events_lead_id_created_at", "lead_id", "created_at"),
+        # "Has a coach touched this lead?": one probe of the notes only (partial).
+        Index("ix_lead_events_note_lead_id", "lead_id", postgresql_where=text("kind = 'note'"),
+              sqlite_where=text("kind = 'note'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

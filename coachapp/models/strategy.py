@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coachapp.models.base import Base, utcnow
@@ -35,7 +35,12 @@ class CoachTask(Base):
     """Something a coach must do for a lead by a due time (e.g. the first call)."""
 
     __tablename__ = "coach_tasks"
-    __table_args__ = (Index("ix_coach_tasks_coach_id_status_due_at", "coach_id", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_coach_tasks_coach_id_status_due_at", "coach_id", "status", "due_at"),
+        # "Has a coach touched this lead?": one probe of the done tasks only (partial).
+        Index("ix_coach_tasks_done_lead_id", "lead_id", postgresql_where=text("status = 'done'"),
+              sqlite_where=text("status = 'done'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
