@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from coachapp.emails.lease import Lease, durable, transient
 from coachapp.emails.messages import to_mime
@@ -60,8 +60,14 @@ def claim(message_id: int, now: datetime) -> bool:
     return _claim(message_id, now) is not None
 
 
+#: What the claim reads back (``UPDATE … RETURNING``): everything the send needs, in one statement.
+_CLAIMED = (OutboxMessage.attempts, OutboxMessage.lead_id, OutboxMessage.kind, OutboxMessage.to_address,
+            OutboxMessage.subject, OutboxMessage.text_body, OutboxMessage.html_body, OutboxMessage.headers,
+            OutboxMessage.message_id)
+
+
 def _claim(message_id: int, now: datetime) -> _Job | None:
-    result = db.session.execute(
+    row = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -71,20 +77,19 @@ def _claim(message_id: int, now: datetime) -> _Job | None:
             ),
         )
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(*_CLAIMED)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    ).one_or_none()
+    if row is None:
         db.session.rollback()
         return None
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    config = current_app.config
-    job = _Job(
-        id=message.id, token=message.attempts, lead_id=message.lead_id, kind=message.kind,
-        subject=message.subject, to_address=message.to_address,
-        mime=to_mime(message, config["MAIL_FROM"], config["MAIL_REPLY_TO"]) if config["SMTP_URL"] else None,
-    )
     db.session.commit()  # the claim and what was read with it, or neither
-    return job
+    config = current_app.config
+    return _Job(
+        id=message_id, token=row.attempts, lead_id=row.lead_id, kind=row.kind,
+        subject=row.subject, to_address=row.to_address,
+        mime=to_mime(row, config["MAIL_FROM"], config["MAIL_REPLY_TO"]) if config["SMTP_URL"] else None,
+    )
 
 
 def deliver(message_id: int, now: datetime | None = None) -> str:
@@ -110,7 +115,7 @@ def _send(job: _Job) -> _Outcome:
         return _Outcome("sent", transport="capture")
     try:
         send_smtp(config["SMTP_URL"], job.mime, timeout=config["SMTP_TIMEOUT"],
-                  deadline=config["OUTBOX_SEND_DEADLINE"])
+                  deadline=config["OUTBOX_SEND_DEADLINE"], keepalive=config["SMTP_KEEPALIVE"])
     except RecipientRejected as exc:
         return _Outcome("bounced", str(exc))
     except SenderRejected as exc:
@@ -126,12 +131,20 @@ def _record(job: _Job, outcome: _Outcome, now: datetime) -> str:
     mine = and_(row, OutboxMessage.status == "sending", OutboxMessage.attempts == job.token)
     if outcome.status == "sent":
         # Sent is sent, even if the lease ran out and someone else holds the row now.
-        values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "transport": outcome.transport,
-                                  "last_error": None}
-        if not _update(and_(row, OutboxMessage.status.in_(("sending", "queued"))), values):
+        # One UPDATE, which also says whether the lead is marked bounced (nearly never: then read it).
+        bounced = (select(Lead.id).where(Lead.id == OutboxMessage.lead_id, Lead.bounced_at.is_not(None))
+                   .scalar_subquery())
+        recorded = db.session.execute(
+            update(OutboxMessage).where(row, OutboxMessage.status.in_(("sending", "queued")))
+            .values(status="sent", sent_at=utcnow(), transport=outcome.transport, last_error=None)
+            .returning(bounced).execution_options(synchronize_session=False)
+        ).one_or_none()
+        if recorded is None:
+            db.session.rollback()
             return _status(job.id)  # recorded already (a commit whose reply was lost), or by another worker
         _event(job, "email_sent", f"Email sent: {job.subject}")
-        _clear_bounce(job)
+        if recorded[0] is not None:
+            _clear_bounce(job)
         status = "sent"
     elif outcome.status == "temporary" and job.token < current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         delay = BACKOFF_MINUTES[min(job.token, len(BACKOFF_MINUTES)) - 1]
@@ -175,9 +188,10 @@ def _status(message_id: int) -> str:
 
 
 def _event(job: _Job, kind: str, summary: str, **data: Any) -> None:
+    """One timeline line, inserted at once (no unit of work for a row nothing reads back)."""
     if job.lead_id is not None:
-        db.session.add(LeadEvent(lead_id=job.lead_id, kind=kind, summary=summary,
-                                 data={"outbox_id": job.id, "kind": job.kind, **data}))
+        db.session.execute(insert(LeadEvent).values(lead_id=job.lead_id, kind=kind, summary=summary,
+                                                    data={"outbox_id": job.id, "kind": job.kind, **data}))
 
 
 def _addressed_to(job: _Job) -> Lead | None:
