@@ -13,7 +13,9 @@ recording "sent" with its timeline event).
 Printed per mode: CPU ms per email of this process (``time.process_time``), CPU ms per email of
 the PostgreSQL backends serving it (utime + stime from ``/proc/<pid>/stat`` of every backend
 connected to the scratch database; 10 ms ticks, so meaningful over hundreds of emails), wall ms
-per email, and the SMTP connections the sink saw. Modes, measured in the same run on fresh rows:
+per email, the SMTP connections the sink saw, and SQL statements and commits per email (counted
+by SQLAlchemy engine events: exact, whatever the machine's load; the pool's pre-ping is not a
+statement). Modes, measured in the same run on fresh rows:
 
 - ``new connection per email`` (``SMTP_KEEPALIVE=0``): the baseline, one SMTP conversation
   (connect, EHLO, MAIL/RCPT/DATA, QUIT) per email, as before issue 12;
@@ -28,6 +30,7 @@ reused mode.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -46,6 +49,7 @@ os.environ.setdefault("COACHAPP_INSTANCE", tempfile.mkdtemp(prefix="bench-worker
 #: Emails sent (and not counted) before each measured mode: compiled statements, pools, imports.
 WARM_UP = 20
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+BATCHES = itertools.count(1)  # numbers each mode's rows (their purpose keys and addresses)
 
 SINK = """
 import sys
@@ -148,6 +152,8 @@ class Result:
     db_cpu_ms: float | None
     wall_ms: float
     connections: int
+    statements: float  # SQL statements per email (the lease's renewals included; pings excluded)
+    commits: float  # per email
 
 
 def build(url: str, smtp_url: str):
@@ -193,17 +199,32 @@ def queue(app, count: int, prefix: str) -> list[int]:
 
 
 def run_mode(app, sink: SmtpSink, backends: BackendCpu, mode: str, emails: int, profile: bool = False) -> Result:
+    from sqlalchemy import event
+
     from coachapp.emails import sender
+    from coachapp.extensions import db
     from coachapp.tasks.emails import send_outbox_message
 
     close = getattr(sender, "close_cached", lambda: None)  # before issue 12 there was nothing to close
     close()
-    prefix = f"{mode.split()[0]}-{uuid.uuid4().hex[:4]}"
+    prefix = f"{mode.split()[0]}-{next(BATCHES)}"
     warm, ids = queue(app, WARM_UP, prefix + "-warm"), queue(app, emails, prefix)
     for message_id in warm:
         assert send_outbox_message(message_id) == "sent"
     connections_before, _ = sink.counts()
     db_before = backends.sample()
+    counted = {"statements": 0, "commits": 0}
+
+    def statement(*_: object) -> None:
+        counted["statements"] += 1
+
+    def commit(*_: object) -> None:
+        counted["commits"] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
     profiler = None
     if profile:
         import cProfile
@@ -213,6 +234,8 @@ def run_mode(app, sink: SmtpSink, backends: BackendCpu, mode: str, emails: int, 
     cpu, wall = time.process_time(), time.perf_counter()
     statuses = [send_outbox_message(message_id) for message_id in ids]
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "commit", commit)
     if profiler is not None:
         import pstats
 
@@ -224,7 +247,7 @@ def run_mode(app, sink: SmtpSink, backends: BackendCpu, mode: str, emails: int, 
     assert statuses == ["sent"] * emails, {s: statuses.count(s) for s in set(statuses)}
     db_cpu = None if db_before is None or db_after is None else (db_after - db_before) * 1000 / emails
     return Result(mode, emails, cpu * 1000 / emails, db_cpu, wall * 1000 / emails,
-                  connections_after - connections_before)
+                  connections_after - connections_before, counted["statements"] / emails, counted["commits"] / emails)
 
 
 def main() -> None:
@@ -262,11 +285,12 @@ def main() -> None:
     print(f"\n{args.rounds} rounds x {per_round} emails per mode (+{WARM_UP} warm-up each), PostgreSQL, "
           f"SMTP sink on loopback, {messages} accepted in all; medians of the rounds")
     print(f"{'mode':<28}{'worker CPU ms/email':>21}{'PostgreSQL CPU ms/email':>25}{'wall ms/email':>15}"
-          f"{'SMTP connections':>18}")
+          f"{'SMTP connections':>18}{'statements/email':>18}{'commits/email':>15}")
     results = [median(rs) for rs in runs.values()]
     for r in results:
         db_cpu = "n/a" if r.db_cpu_ms is None else f"{r.db_cpu_ms:.2f}"
-        print(f"{r.mode:<28}{r.cpu_ms:>21.2f}{db_cpu:>25}{r.wall_ms:>15.2f}{r.connections:>18}")
+        print(f"{r.mode:<28}{r.cpu_ms:>21.2f}{db_cpu:>25}{r.wall_ms:>15.2f}{r.connections:>18}"
+              f"{r.statements:>18.2f}{r.commits:>15.2f}")
     base, new = results
     ratio = (f"ratio (baseline / reused): worker CPU {base.cpu_ms / new.cpu_ms:.1f}x, "
              f"wall {base.wall_ms / new.wall_ms:.1f}x")
@@ -281,7 +305,8 @@ def median(results: list[Result]) -> Result:
 
     db = [r.db_cpu_ms for r in results if r.db_cpu_ms is not None]
     return Result(results[0].mode, sum(r.emails for r in results), mid([r.cpu_ms for r in results]),
-                  mid(db) if db else None, mid([r.wall_ms for r in results]), sum(r.connections for r in results))
+                  mid(db) if db else None, mid([r.wall_ms for r in results]), sum(r.connections for r in results),
+                  mid([r.statements for r in results]), mid([r.commits for r in results]))
 
 
 if __name__ == "__main__":

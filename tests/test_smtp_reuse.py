@@ -142,3 +142,10 @@ def test_close_cached_says_quit(db_app, sink):
     assert sender._idle  # kept open for the next email
     sender.close_cached()
     assert not sender._idle
+
+
+def test_the_keepalive_setting():
+    from coachapp.config import outbox_settings
+
+    assert outbox_settings({})["SMTP_KEEPALIVE"] == 90
+    assert outbox_settings({"SMTP_KEEPALIVE": "0"})["SMTP_KEEPALIVE"] == 0  # a new connection per email

@@ -60,25 +60,28 @@ def claim(message_id: int, now: datetime) -> bool:
     return _claim(message_id, now) is not None
 
 
+# The per-email statements are Core statements on the tables (no ORM bookkeeping for rows that
+# nothing in this session reads back as objects): a claim, a record, a timeline line.
+_outbox_t, _events_t = OutboxMessage.__table__, LeadEvent.__table__
+_outbox = _outbox_t.c
+
 #: What the claim reads back (``UPDATE … RETURNING``): everything the send needs, in one statement.
-_CLAIMED = (OutboxMessage.attempts, OutboxMessage.lead_id, OutboxMessage.kind, OutboxMessage.to_address,
-            OutboxMessage.subject, OutboxMessage.text_body, OutboxMessage.html_body, OutboxMessage.headers,
-            OutboxMessage.message_id)
+_CLAIMED = (_outbox.attempts, _outbox.lead_id, _outbox.kind, _outbox.to_address, _outbox.subject,
+            _outbox.text_body, _outbox.html_body, _outbox.headers, _outbox.message_id)
 
 
 def _claim(message_id: int, now: datetime) -> _Job | None:
     row = db.session.execute(
-        update(OutboxMessage)
+        update(_outbox_t)
         .where(
-            OutboxMessage.id == message_id,
+            _outbox.id == message_id,
             or_(
-                and_(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - claim_lease()),
+                and_(_outbox.status == "queued", _outbox.next_attempt_at <= now),
+                and_(_outbox.status == "sending", _outbox.claimed_at < now - claim_lease()),
             ),
         )
-        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .values(status="sending", claimed_at=now, attempts=_outbox.attempts + 1)
         .returning(*_CLAIMED)
-        .execution_options(synchronize_session=False)
     ).one_or_none()
     if row is None:
         db.session.rollback()
@@ -127,17 +130,17 @@ def _send(job: _Job) -> _Outcome:
 
 def _record(job: _Job, outcome: _Outcome, now: datetime) -> str:
     """One transaction that records the outcome; safe to run again (every update is guarded)."""
-    row = OutboxMessage.id == job.id
-    mine = and_(row, OutboxMessage.status == "sending", OutboxMessage.attempts == job.token)
+    row = _outbox.id == job.id
+    mine = and_(row, _outbox.status == "sending", _outbox.attempts == job.token)
     if outcome.status == "sent":
         # Sent is sent, even if the lease ran out and someone else holds the row now.
         # One UPDATE, which also says whether the lead is marked bounced (nearly never: then read it).
-        bounced = (select(Lead.id).where(Lead.id == OutboxMessage.lead_id, Lead.bounced_at.is_not(None))
-                   .scalar_subquery())
+        leads = Lead.__table__.c
+        bounced = select(leads.id).where(leads.id == _outbox.lead_id, leads.bounced_at.is_not(None)).scalar_subquery()
         recorded = db.session.execute(
-            update(OutboxMessage).where(row, OutboxMessage.status.in_(("sending", "queued")))
+            update(_outbox_t).where(row, _outbox.status.in_(("sending", "queued")))
             .values(status="sent", sent_at=utcnow(), transport=outcome.transport, last_error=None)
-            .returning(bounced).execution_options(synchronize_session=False)
+            .returning(bounced)
         ).one_or_none()
         if recorded is None:
             db.session.rollback()
@@ -173,9 +176,7 @@ def _record(job: _Job, outcome: _Outcome, now: datetime) -> str:
 
 
 def _update(where: Any, values: dict[str, Any]) -> bool:
-    result = db.session.execute(
-        update(OutboxMessage).where(where).values(**values).execution_options(synchronize_session=False)
-    )
+    result = db.session.execute(update(_outbox_t).where(where).values(**values))
     if result.rowcount == 1:
         return True
     db.session.rollback()
@@ -190,8 +191,8 @@ def _status(message_id: int) -> str:
 def _event(job: _Job, kind: str, summary: str, **data: Any) -> None:
     """One timeline line, inserted at once (no unit of work for a row nothing reads back)."""
     if job.lead_id is not None:
-        db.session.execute(insert(LeadEvent).values(lead_id=job.lead_id, kind=kind, summary=summary,
-                                                    data={"outbox_id": job.id, "kind": job.kind, **data}))
+        db.session.execute(insert(_events_t).values(lead_id=job.lead_id, kind=kind, summary=summary,
+                                                  data={"outbox_id": job.id, "kind": job.kind, **data}))
 
 
 def _addressed_to(job: _Job) -> Lead | None:
