@@ -22,9 +22,11 @@ statement). Modes, measured in the same run on fresh rows:
 - ``reused connection`` (the default ``SMTP_KEEPALIVE``): one connection per worker process,
   checked with RSET before each email.
 
-The modes take turns (``--rounds``) so that a neighbour's load hits both alike; the medians of
-the rounds are printed, and the ratio baseline / reused last. ``--profile`` prints the top of a cProfile of the
-reused mode.
+``--starttls``: the sink offers STARTTLS and the worker uses it (``SMTP_URL=…?starttls=1``), as
+with a real provider: a new connection then costs a TLS handshake too. The modes take turns
+(``--rounds``) so that a neighbour's load hits both alike; the medians of the rounds are printed,
+and the ratio baseline / reused last. ``--profile`` prints the top of a CPU profile of the reused
+mode. Figures and how they were taken: docs/benchmarks.md, "Worker: cost per email".
 """
 
 from __future__ import annotations
@@ -52,24 +54,30 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BATCHES = itertools.count(1)  # numbers each mode's rows (their purpose keys and addresses)
 
 SINK = """
+import ssl
 import sys
 from aiosmtpd.controller import Controller
 
 class Sink:
-    connections = messages = 0
+    peers = set()  # (address, port) of each client connection: one per TCP connection, STARTTLS or not
+    messages = 0
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
-        Sink.connections += 1
+        Sink.peers.add(session.peer)
         return responses
     async def handle_DATA(self, server, session, envelope):
         Sink.messages += 1
         return "250 OK"
 
-controller = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+tls = None
+if len(sys.argv) > 2:  # STARTTLS with this certificate and key
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(sys.argv[2], sys.argv[3])
+controller = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]), tls_context=tls)
 controller.start()
 print("ready", flush=True)
 for line in sys.stdin:
-    print(Sink.connections, Sink.messages, flush=True)
+    print(len(Sink.peers), Sink.messages, flush=True)
 controller.stop()
 """
 
@@ -77,14 +85,26 @@ controller.stop()
 class SmtpSink:
     """aiosmtpd in a child process; ``counts()`` → (connections, messages) so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, starttls: bool = False) -> None:
         from tests.conftest import free_port
 
         self.port = free_port()
-        self.url = f"smtp://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-c", SINK, str(self.port)], stdin=subprocess.PIPE,
+        self.url = f"smtp://127.0.0.1:{self.port}" + ("?starttls=1" if starttls else "")
+        tls = self._certificate() if starttls else []
+        self.proc = subprocess.Popen([sys.executable, "-c", SINK, str(self.port), *tls], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "ready"
+
+    @staticmethod
+    def _certificate() -> list[str]:
+        """A self-signed certificate for 127.0.0.1, trusted by this process (``SSL_CERT_FILE``)."""
+        folder = Path(tempfile.mkdtemp(prefix="bench-worker-tls-"))
+        cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        os.environ["SSL_CERT_FILE"] = cert  # ssl.create_default_context() reads it when it loads the defaults
+        return [cert, key]
 
     def counts(self) -> tuple[int, int]:
         self.proc.stdin.write("?\n")
@@ -258,13 +278,16 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="a server and a database to connect to while creating the scratch one")
     parser.add_argument("--profile", action="store_true", help="cProfile the reused-connection mode (1st round)")
+    parser.add_argument("--starttls", action="store_true",
+                        help="the sink offers STARTTLS (a self-signed certificate made with openssl) and the "
+                             "worker uses it, as with a real provider")
     args = parser.parse_args()
 
     from tests.conftest import dispose
 
     modes = (("new connection per email", 0.0), ("reused connection", None))
     per_round = max(1, args.emails // args.rounds)
-    sink = SmtpSink()
+    sink = SmtpSink(starttls=args.starttls)
     name, url = scratch_database(args.postgres)
     backends = BackendCpu(args.postgres, name)
     runs: dict[str, list[Result]] = {mode: [] for mode, _ in modes}
@@ -283,7 +306,8 @@ def main() -> None:
         drop_database(args.postgres, name)
         sink.stop()
     print(f"\n{args.rounds} rounds x {per_round} emails per mode (+{WARM_UP} warm-up each), PostgreSQL, "
-          f"SMTP sink on loopback, {messages} accepted in all; medians of the rounds")
+          f"SMTP sink on loopback{' with STARTTLS' if args.starttls else ''}, {messages} accepted in all; "
+          "medians of the rounds")
     print(f"{'mode':<28}{'worker CPU ms/email':>21}{'PostgreSQL CPU ms/email':>25}{'wall ms/email':>15}"
           f"{'SMTP connections':>18}{'statements/email':>18}{'commits/email':>15}")
     results = [median(rs) for rs in runs.values()]

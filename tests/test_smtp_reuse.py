@@ -149,3 +149,66 @@ def test_the_keepalive_setting():
 
     assert outbox_settings({})["SMTP_KEEPALIVE"] == 90
     assert outbox_settings({"SMTP_KEEPALIVE": "0"})["SMTP_KEEPALIVE"] == 0  # a new connection per email
+
+
+class _TlsMailbox:
+    """aiosmtpd handler: what arrived, over how many connections, and whether under TLS."""
+
+    def __init__(self) -> None:
+        self.peers: set = set()
+        self.tls: list[bool] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd API)
+        session.host_name = hostname
+        self.peers.add(session.peer)
+        return responses
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
+        self.tls.append(session.ssl is not None)
+        return "250 OK"
+
+
+def test_starttls_checks_the_servers_name_and_the_connection_is_kept(db_app, tmp_path, monkeypatch):
+    """``?starttls=1`` (the documented production setting): the server's certificate is checked
+    against the host in SMTP_URL, and the upgraded connection carries the next emails too.
+    (Before issue 12 every TLS send raised ValueError: smtplib had no host name to check.)"""
+    import shutil
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import ON_CI, free_port
+
+    if shutil.which("openssl") is None:
+        if ON_CI:
+            pytest.fail("openssl is not installed, and CI requires this test to run")
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this certificate, and only it
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(str(cert), str(key))
+    mailbox, port = _TlsMailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True)
+    controller.start()
+    sender.close_cached()
+    try:
+        monkeypatch.setitem(db_app.config, "SMTP_URL", f"smtp://127.0.0.1:{port}?starttls=1")
+        ids = _queue(3)
+        assert [outbox.deliver(i) for i in ids] == ["sent"] * 3
+        assert mailbox.tls == [True] * 3 and len(mailbox.peers) == 1
+        # A certificate for another name is refused: never sent in clear, never "sent".
+        sender.close_cached()
+        monkeypatch.setitem(db_app.config, "SMTP_URL", f"smtp://localhost:{port}?starttls=1")
+        row = outbox.queue_email(purpose_key="reuse:other-name", kind="test", to="x@example.com",
+                                 template="assessment_clinician", first_name="X", result={"safety": {"fired": []}},
+                                 results_url="http://coach.test/r")
+        outbox.commit()
+        assert outbox.deliver(row.id) == "queued"
+        assert len(mailbox.tls) == 3
+    finally:
+        sender.close_cached()
+        controller.stop()

@@ -207,6 +207,10 @@ def _open(url: SplitResult, per_operation: float, watchdog: _Watchdog) -> smtpli
     try:
         if watchdog.expired:  # the deadline passed while a kept connection was being checked
             raise TemporaryError("the deadline passed before connecting")
+        # The name TLS checks the certificate against (SMTP_SSL's wrap and starttls() read it).
+        # smtplib sets it only when the constructor connects, which would leave the watchdog no
+        # socket to cut during the greeting; without it every TLS send raised ValueError.
+        client._host = host
         code, greeting = client.connect(host, port)
         if code != 220:
             raise smtplib.SMTPConnectError(code, greeting)
