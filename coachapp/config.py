@@ -154,6 +154,10 @@ def outbox_settings(env: Mapping[str, str]) -> dict[str, float]:
         "OUTBOX_CLAIM_LEASE": lease,
         "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 10),
         "OUTBOX_SEND_DEADLINE": float(env.get("OUTBOX_SEND_DEADLINE") or 30),
+        # A worker keeps its SMTP connection open for the next email this long (0: one per email).
+        # 90 s carries the emails of one beat minute to the next; RFC 5321 asks servers to wait
+        # 5 min for a command, so a server rarely drops it first (and if it does: RSET says so).
+        "SMTP_KEEPALIVE": float(env.get("SMTP_KEEPALIVE") or 90),
         "OUTBOX_RECORD_DEADLINE": float(env.get("OUTBOX_RECORD_DEADLINE") or 60),
         "OUTBOX_SOFT_TIME_LIMIT": round(lease * 0.8, 3),
         "OUTBOX_HARD_TIME_LIMIT": round(lease * 0.9, 3),

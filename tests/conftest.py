@@ -227,7 +227,8 @@ class Mailbox:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives.
 
     ``fail_next`` makes the next N transactions answer with the given SMTP reply
-    (e.g. "451 4.3.0 Try again later" or "550 5.1.1 No such user").
+    (e.g. "451 4.3.0 Try again later" or "550 5.1.1 No such user"). ``on_mail(n)`` runs before
+    the n-th ``MAIL FROM`` (the n-th transaction, on any connection) is answered.
     """
 
     def __init__(self) -> None:
@@ -239,6 +240,8 @@ class Mailbox:
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.connections = 0
         self.connected = threading.Condition()
+        self.transactions = 0
+        self.on_mail: Any = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd API)
         session.host_name = hostname
@@ -250,6 +253,14 @@ class Mailbox:
     def wait_for_connections(self, count: int, timeout: float = 30.0) -> bool:
         with self.connected:
             return self.connected.wait_for(lambda: self.connections >= count, timeout)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802 (aiosmtpd API)
+        self.transactions += 1
+        if self.on_mail is not None:
+            self.on_mail(self.transactions)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     def fail_next(self, reply: str, times: int = 1) -> None:
         self.failures.extend([reply] * times)

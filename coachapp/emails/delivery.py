@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from coachapp.emails.lease import Lease, durable, transient
 from coachapp.emails.messages import to_mime
@@ -60,31 +60,39 @@ def claim(message_id: int, now: datetime) -> bool:
     return _claim(message_id, now) is not None
 
 
+# The per-email statements are Core statements on the tables (no ORM bookkeeping for rows that
+# nothing in this session reads back as objects): a claim, a record, a timeline line.
+_outbox_t, _events_t = OutboxMessage.__table__, LeadEvent.__table__
+_outbox = _outbox_t.c
+
+#: What the claim reads back (``UPDATE … RETURNING``): everything the send needs, in one statement.
+_CLAIMED = (_outbox.attempts, _outbox.lead_id, _outbox.kind, _outbox.to_address, _outbox.subject,
+            _outbox.text_body, _outbox.html_body, _outbox.headers, _outbox.message_id)
+
+
 def _claim(message_id: int, now: datetime) -> _Job | None:
-    result = db.session.execute(
-        update(OutboxMessage)
+    row = db.session.execute(
+        update(_outbox_t)
         .where(
-            OutboxMessage.id == message_id,
+            _outbox.id == message_id,
             or_(
-                and_(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - claim_lease()),
+                and_(_outbox.status == "queued", _outbox.next_attempt_at <= now),
+                and_(_outbox.status == "sending", _outbox.claimed_at < now - claim_lease()),
             ),
         )
-        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+        .values(status="sending", claimed_at=now, attempts=_outbox.attempts + 1)
+        .returning(*_CLAIMED)
+    ).one_or_none()
+    if row is None:
         db.session.rollback()
         return None
-    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    config = current_app.config
-    job = _Job(
-        id=message.id, token=message.attempts, lead_id=message.lead_id, kind=message.kind,
-        subject=message.subject, to_address=message.to_address,
-        mime=to_mime(message, config["MAIL_FROM"], config["MAIL_REPLY_TO"]) if config["SMTP_URL"] else None,
-    )
     db.session.commit()  # the claim and what was read with it, or neither
-    return job
+    config = current_app.config
+    return _Job(
+        id=message_id, token=row.attempts, lead_id=row.lead_id, kind=row.kind,
+        subject=row.subject, to_address=row.to_address,
+        mime=to_mime(row, config["MAIL_FROM"], config["MAIL_REPLY_TO"]) if config["SMTP_URL"] else None,
+    )
 
 
 def deliver(message_id: int, now: datetime | None = None) -> str:
@@ -110,7 +118,7 @@ def _send(job: _Job) -> _Outcome:
         return _Outcome("sent", transport="capture")
     try:
         send_smtp(config["SMTP_URL"], job.mime, timeout=config["SMTP_TIMEOUT"],
-                  deadline=config["OUTBOX_SEND_DEADLINE"])
+                  deadline=config["OUTBOX_SEND_DEADLINE"], keepalive=config["SMTP_KEEPALIVE"])
     except RecipientRejected as exc:
         return _Outcome("bounced", str(exc))
     except SenderRejected as exc:
@@ -122,16 +130,24 @@ def _send(job: _Job) -> _Outcome:
 
 def _record(job: _Job, outcome: _Outcome, now: datetime) -> str:
     """One transaction that records the outcome; safe to run again (every update is guarded)."""
-    row = OutboxMessage.id == job.id
-    mine = and_(row, OutboxMessage.status == "sending", OutboxMessage.attempts == job.token)
+    row = _outbox.id == job.id
+    mine = and_(row, _outbox.status == "sending", _outbox.attempts == job.token)
     if outcome.status == "sent":
         # Sent is sent, even if the lease ran out and someone else holds the row now.
-        values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "transport": outcome.transport,
-                                  "last_error": None}
-        if not _update(and_(row, OutboxMessage.status.in_(("sending", "queued"))), values):
+        # One UPDATE, which also says whether the lead is marked bounced (nearly never: then read it).
+        leads = Lead.__table__.c
+        bounced = select(leads.id).where(leads.id == _outbox.lead_id, leads.bounced_at.is_not(None)).scalar_subquery()
+        recorded = db.session.execute(
+            update(_outbox_t).where(row, _outbox.status.in_(("sending", "queued")))
+            .values(status="sent", sent_at=utcnow(), transport=outcome.transport, last_error=None)
+            .returning(bounced)
+        ).one_or_none()
+        if recorded is None:
+            db.session.rollback()
             return _status(job.id)  # recorded already (a commit whose reply was lost), or by another worker
         _event(job, "email_sent", f"Email sent: {job.subject}")
-        _clear_bounce(job)
+        if recorded[0] is not None:
+            _clear_bounce(job)
         status = "sent"
     elif outcome.status == "temporary" and job.token < current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         delay = BACKOFF_MINUTES[min(job.token, len(BACKOFF_MINUTES)) - 1]
@@ -160,9 +176,7 @@ def _record(job: _Job, outcome: _Outcome, now: datetime) -> str:
 
 
 def _update(where: Any, values: dict[str, Any]) -> bool:
-    result = db.session.execute(
-        update(OutboxMessage).where(where).values(**values).execution_options(synchronize_session=False)
-    )
+    result = db.session.execute(update(_outbox_t).where(where).values(**values))
     if result.rowcount == 1:
         return True
     db.session.rollback()
@@ -175,9 +189,11 @@ def _status(message_id: int) -> str:
 
 
 def _event(job: _Job, kind: str, summary: str, **data: Any) -> None:
+    """One timeline line, inserted at once (no unit of work for a row nothing reads back)."""
     if job.lead_id is not None:
-        db.session.add(LeadEvent(lead_id=job.lead_id, kind=kind, summary=summary, outbox_id=job.id,
-                                 data={"outbox_id": job.id, "kind": job.kind, **data}))
+        db.session.execute(insert(_events_t).values(lead_id=job.lead_id, kind=kind, summary=summary,
+                                                  outbox_id=job.id,
+                                                  data={"outbox_id": job.id, "kind": job.kind, **data}))
 
 
 def _addressed_to(job: _Job) -> Lead | None:

@@ -35,8 +35,8 @@ def new_message_id(domain: str) -> str:
     return make_msgid(domain=domain)
 
 
-def to_mime(message: OutboxMessage, sender: str, reply_to: str | None = None) -> EmailMessage:
-    """Build the MIME message for an outbox row (multipart/alternative)."""
+def to_mime(message: OutboxMessage | Any, sender: str, reply_to: str | None = None) -> EmailMessage:
+    """Build the MIME message for an outbox row, or a result row with its columns (multipart/alternative)."""
     mime = EmailMessage()
     mime["From"] = sender
     mime["To"] = message.to_address

@@ -1,9 +1,10 @@
 """A raw-socket SMTP server on loopback whose replies a test scripts, stage by stage.
 
-Stages: ``greeting``, ``ehlo``, ``mail``, ``rcpt``, ``data`` (the DATA command) and ``end``
-(the reply after the message body — the moment the server takes responsibility). A fault is a
-reply (``"550 5.1.1 No such user"``), ``hang`` (say nothing until the client goes away) or
-``trickle`` (the normal reply, one byte at a time). A message counts as delivered only when
+Stages: ``greeting``, ``ehlo``, ``rset``, ``mail``, ``rcpt``, ``data`` (the DATA command) and
+``end`` (the reply after the message body — the moment the server takes responsibility). A fault
+is a reply (``"550 5.1.1 No such user"``), ``hang`` (say nothing until the client goes away),
+``trickle`` (the normal reply, one byte at a time) or ``close`` (hang up without a word: a kept
+connection the server dropped while it was idle). A message counts as delivered only when
 the server has written its 250 after the body, to a client still connected: exactly what a
 real server would have accepted. ``deliveries`` counts them per Message-ID.
 """
@@ -21,13 +22,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-STAGES = ("greeting", "ehlo", "mail", "rcpt", "data", "end")
+STAGES = ("greeting", "ehlo", "rset", "mail", "rcpt", "data", "end")
 
 
 @dataclass
 class Fault:
     stage: str
-    action: str  # an SMTP reply, "hang" or "trickle"
+    action: str  # an SMTP reply, "hang", "trickle" or "close"
     times: int = 1
     rcpt: str | None = None  # only for this recipient (stage "rcpt")
     interval: float = 0.3  # seconds between bytes when trickling
@@ -41,7 +42,7 @@ class Sink:
     accepted: list = field(default_factory=list)  # (Message-ID, To, Subject) in order
     faults: list[Fault] = field(default_factory=list)
     injected: Counter = field(default_factory=Counter)  # (stage, action) → times used
-    connections: int = 0
+    connections: int = 0  # TCP connections accepted (one per SMTP session)
     #: Called (with the parsed message) after the body arrived, before the 250 is written.
     before_accept: Callable | None = None
     hanging: threading.Event = field(default_factory=threading.Event)
@@ -129,6 +130,8 @@ class Sink:
         fault = self._take(stage, rcpt)
         if fault is None:
             return normal if self._send(conn, normal) else None
+        if fault.action == "close":
+            return None
         if fault.action == "hang":
             self.hanging.set()
             if self.on_hang is not None:
@@ -186,7 +189,7 @@ class Sink:
                     if done and done.startswith("3"):
                         done = self._body(conn, stream)
                 elif verb == "RSET":
-                    done = "250 OK" if self._send(conn, "250 OK") else None
+                    done = self._reply(conn, "rset", "250 2.0.0 OK")
                 elif verb == "QUIT":
                     self._send(conn, "221 Bye")
                     return

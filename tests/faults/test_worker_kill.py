@@ -1,6 +1,7 @@
 """A worker SIGKILLed mid-batch, in the middle of an SMTP conversation (the body sent, the
 server's answer not yet read): another worker finishes the batch, and the dead worker's row is
-retaken when its lease (10 s here) runs out. Nothing lost, nothing twice."""
+retaken when its lease (10 s here) runs out. Nothing lost, nothing twice. Each worker sends over
+one kept-open SMTP connection (issue 12): the kill cuts that connection mid-conversation."""
 
 from __future__ import annotations
 
@@ -42,13 +43,14 @@ def test_worker_sigkill_mid_batch(fault_database, shared_redis, fresh_sink, tmp_
         report("worker SIGKILL mid-batch",
                injected=f"SIGKILL to the worker while it waited for the 250 of message 10 "
                         f"({delivered_at_kill} delivered before)",
-               **counts, rows_retaken_after_the_lease=len(retaken),
+               **counts, rows_retaken_after_the_lease=len(retaken), smtp_connections=sink.connections,
                seconds_from_kill_to_all_sent=round(recovered_after, 1))
         assert done, stack.logs()
         assert 0 < delivered_at_kill < BATCH, "the kill did not land mid-batch"
         assert counts["rows"] == len(ids) == BATCH
         assert counts["lost"] == counts["duplicates"] == counts["unknown_deliveries"] == 0
         assert len(retaken) == 1  # the row the victim held, sent once by its successor
+        assert sink.connections <= 4  # one per worker (two), a spare or two: not one per email (30)
     finally:
         stack.stop()
         dispose(stack.app)

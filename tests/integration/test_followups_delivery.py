@@ -3,6 +3,7 @@ worker killed in the middle of a batch."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -73,13 +74,22 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, s
     with stack.app.app_context():
         addresses = due_safety_steps(30)
         victim = stack.start_worker()
+        killed = threading.Event()
+
+        def kill_in_the_ninth(transaction: int) -> None:
+            # Kill it in the middle of the batch, in the conversation for a message it has
+            # claimed: waiting for the answer to the 9th MAIL FROM (over the connection it kept
+            # open for the first 8). Not after a body: a kill between the server's 250 and the
+            # commit is the one duplicate left by design (docs/ARCHITECTURE.md).
+            if transaction == 9:
+                stack.kill_worker(victim)
+                killed.set()
+
+        smtp.on_mail = kill_in_the_ninth
         celery.send_task("followups.sweep")
-        # Kill it while it is in the middle of the batch: as it opens an SMTP connection
-        # for a message it has already claimed.
-        assert smtp.wait_for_connections(8)
-        stack.kill_worker(victim)
+        assert killed.wait(60)
         delivered_before = len(smtp.messages)
-        assert delivered_before < 30, "the batch finished before the kill; nothing was tested"
+        assert delivered_before == 8, delivered_before  # the ninth was claimed, not accepted
         stack.start_worker()
         # Fifteen minutes pass: the dead worker's claims are older than their leases. Then
         # beat's two sweeps (run here, with the real clock) hand everything on.
