@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from coachapp.emails import outbox, sender
+from coachapp.emails.delivery import SETUP_ALERT_KIND
 from coachapp.extensions import db
 from coachapp.models import Lead, OutboxMessage
 from tests.faults.smtp_sink import Sink
@@ -208,8 +209,12 @@ def test_starttls_checks_the_servers_name_and_the_connection_is_kept(db_app, tmp
                                  template="assessment_clinician", first_name="X", result={"safety": {"fired": []}},
                                  results_url="http://coach.test/r")
         outbox.commit()
-        assert outbox.deliver(row.id) == "queued"
+        assert outbox.deliver(row.id) == "failed"  # our setting, not a passing fault: no retries for hours
         assert len(mailbox.tls) == 3
+        failed = db.session.get(OutboxMessage, row.id)
+        assert "TLS certificate not accepted" in failed.last_error
+        alerts = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == SETUP_ALERT_KIND)).scalars().all()
+        assert len(alerts) == 1  # the owner hears of it
     finally:
         sender.close_cached()
         controller.stop()

@@ -250,6 +250,9 @@ def _classify(exc: Exception, stage: str) -> None:
         raise TemporaryError(detail) from exc
     if isinstance(exc, smtplib.SMTPNotSupportedError):  # e.g. STARTTLS or AUTH asked of a server without it
         raise SenderRejected(f"{exc} (at {stage})", stage) from exc
+    if isinstance(exc, ssl.SSLCertVerificationError):  # the host in SMTP_URL or the server's certificate
+        # is wrong: retrying for hours would not mend it; failed now, and the owner is alerted
+        raise SenderRejected(f"TLS certificate not accepted: {exc.verify_message} (at {stage})", stage) from exc
     if isinstance(exc, (TimeoutError, smtplib.SMTPException, OSError)):
         raise TemporaryError(f"{type(exc).__name__}: {exc} (at {stage})") from exc
 
