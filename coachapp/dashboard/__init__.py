@@ -22,6 +22,7 @@ from coachapp.dashboard import (  # noqa: E402,F401
     imports,
     insights,
     leads_list,
+    merge_views,
     outbox_views,
     templating,
     views,
