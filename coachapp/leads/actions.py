@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 
 from coachapp.assessment import Rules
 from coachapp.extensions import db
-from coachapp.leads import events, triage
+from coachapp.leads import events, importer, triage
 from coachapp.leads.services import add_event, can_see
 from coachapp.models import (
     AssessmentSubmission,
@@ -204,6 +204,7 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
         db.session.execute(delete(model).where(model.lead_id == lead.id))
     # merges into this lead keep only who merged what when: the merged address and values go too
     db.session.execute(update(LeadMerge).where(LeadMerge.survivor_id == lead.id).values(merged_email=None, choices={}))
+    importer.forget(lead.email)  # their rows in import reports and in files not yet imported
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",
                   "utm_content", "referrer", "landing_page", "consent_health_at", "consent_marketing_at",

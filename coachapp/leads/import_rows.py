@@ -167,7 +167,7 @@ def read_row(line: int, cells: Sequence[str], mapping: dict[str, str], *, stages
     """One data row → an ``ImportRow`` or the reason it is rejected. ``email`` returns (key,
     display) or raises ``ValueError``; ``phone`` returns E.164 or raises ``ValueError``;
     ``clean`` drops control characters and cuts to a length."""
-    got = {f: (cells[int(i)].strip() if int(i) < len(cells) else "") for i, f in mapping.items() if f}
+    got = {f: _plain(cells[int(i)]) if int(i) < len(cells) else "" for i, f in mapping.items() if f}
     raw_email = got.get("email", "")
     if not raw_email:
         return Rejected(line, "", "no email address")
@@ -196,6 +196,13 @@ def read_row(line: int, cells: Sequence[str], mapping: dict[str, str], *, stages
     tags = [t for t in (clean(part, 60) for part in re.split(r"[,;|]", got.get("tags", ""))) if t]
     return ImportRow(line, key, display, values, stage, clean(got.get("notes", ""), LIMITS["notes"]) or None,
                      tags[:20], consent_at, first_seen, warnings)
+
+
+def _plain(cell: str) -> str:
+    """A cell without the apostrophe a spreadsheet export puts before = + - @ (ours does: see
+    ``dashboard.leads_list.csv_safe``), so an exported phone ``'+1512…`` reads as a phone again."""
+    cell = cell.strip()
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@") else cell
 
 
 def _consent(got: dict[str, str], now: datetime, warnings: list[str]) -> datetime | None:

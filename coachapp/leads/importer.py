@@ -59,7 +59,7 @@ RULES = (
     "\"Imported from …\".",
 )
 
-__all__ = ["FileProblem", "create_job", "dry_run", "queue", "report_csv", "run", "set_mapping"]
+__all__ = ["FileProblem", "create_job", "dry_run", "forget", "queue", "report_csv", "run", "set_mapping"]
 
 
 def create_job(filename: str, raw: bytes, by: Coach, now: datetime) -> ImportJob:
@@ -150,9 +150,29 @@ def run(job_id: int) -> str:
         db.session.commit()
         logger.exception("Import %s failed after %s rows", job_id, job.processed_rows)
         raise
-    job.report, job.status, job.finished_at = report, "done", utcnow()
+    # the file is not needed any more: its text (personal data) goes, the report stays
+    job.report, job.status, job.finished_at, job.content = report, "done", utcnow(), ""
     db.session.commit()
     return f"created {counts['created']}, updated {counts['updated']}, rejected {counts['rejected']}"
+
+
+def forget(email_key: str) -> None:
+    """Erasure: remove a person's rows from every import's report and from files not yet run."""
+    for job in db.session.execute(select(ImportJob)).scalars():
+        report = [entry for entry in job.report if _key(entry[1]) != email_key]
+        if len(report) != len(job.report):
+            job.report = report
+        if job.content and email_key in job.content.lower():
+            job.content = "\n".join(line for line in job.content.split("\n") if email_key not in line.lower())
+            job.total_rows = sum(1 for row in list(import_rows.iter_rows(job.content, job.delimiter))[1:]
+                                 if any(cell.strip() for cell in row))
+
+
+def _key(raw: str) -> str:
+    try:
+        return normalize_email(raw)[0]
+    except ValueError:
+        return raw.strip().lower()
 
 
 def report_csv(job: ImportJob) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from coachapp.extensions import db
 from coachapp.leads import import_rows, importer
 from coachapp.leads.import_rows import FileProblem
-from coachapp.models import Enrollment, ImportJob, Lead, LeadEvent, OutboxMessage, SequenceStep
+from coachapp.models import Coach, Enrollment, ImportJob, Lead, LeadEvent, OutboxMessage, SequenceStep
 from tests.helpers_strategy import make_coach
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -158,3 +158,40 @@ def test_ten_thousand_rows(db_app):
     assert db.session.scalar(select(func.count()).select_from(Lead)) == 10_000
     assert db.session.scalar(select(func.count()).select_from(LeadEvent).where(LeadEvent.kind == "imported")) \
         == 10_000
+
+
+def test_our_own_export_imports_back(db_app):
+    from tests.dashboard.test_leads_list import coach_with_password
+    from tests.helpers_dashboard import sign_in
+
+    owner = coach_with_password(name="Olive Owner", email="olive@motive.example", is_owner=True)
+    db.session.add(Lead(email="zoe@example.com", email_display="Zoe@example.com", first_name="Zoë", last_name="-Lane",
+                        phone="+15125550143", stage="contacted", source="@club", created_at=NOW, updated_at=NOW))
+    db.session.commit()
+    exported = sign_in(db_app, owner).get("/dashboard/leads.csv").get_data()
+    db.session.execute(Lead.__table__.delete())
+    db.session.commit()
+    job = importer.create_job("leads.csv", exported, owner, NOW)
+    importer.queue(job)
+    db.session.commit()
+    importer.run(job.id)
+    zoe = db.session.execute(select(Lead)).scalar_one()
+    assert (zoe.email_display, zoe.first_name, zoe.last_name, zoe.phone, zoe.stage, zoe.source, zoe.first_touch_at) \
+        == ("Zoe@example.com", "Zoë", "-Lane", "+15125550143", "contacted", "@club", NOW)
+
+
+def test_erasure_forgets_the_person_in_import_reports_and_files(db_app):
+    from coachapp.leads import actions
+
+    done = run(job_for("email,first name\nann@example.com,Ann\nbob@example.com,Bob\n"))
+    assert done.content == ""  # the file's text goes once it is imported
+    owner = db.session.get(Coach, done.created_by_id)
+    waiting = importer.create_job("later.csv", b"email\nANN@example.com\ncid@example.com\n", owner, NOW)
+    db.session.commit()
+    ann = db.session.execute(select(Lead).where(Lead.email == "ann@example.com")).scalar_one()
+    actions.erase(ann, owner, NOW)
+    db.session.commit()
+    db.session.expire_all()
+    assert [entry[1] for entry in db.session.get(ImportJob, done.id).report] == ["bob@example.com"]
+    waiting = db.session.get(ImportJob, waiting.id)
+    assert "ann@" not in waiting.content.lower() and waiting.total_rows == 1
