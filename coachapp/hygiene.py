@@ -63,6 +63,10 @@ class RejectedInput(HTTPException):
         self.errors = errors or {}
 
 
+#: Endpoints that take a file, and their body limit (the lead import: 5 MB of CSV, plus the form).
+UPLOAD_LIMITS = {"dashboard.import_upload": 5 * 1024 * 1024 + 64 * 1024}
+
+
 def init_app(app: Flask) -> None:
     app.wsgi_app = HygieneMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     # First of all hooks: before CSRF, the rate limiter and the first-touch capture read anything.
@@ -122,6 +126,8 @@ def check_request() -> None:
     verdict = request.environ.get(VERDICT_KEY)
     if verdict:
         raise RejectedInput(400, "bad_request", verdict)
+    if request.endpoint in UPLOAD_LIMITS:  # before anything reads the body (MAX_CONTENT_LENGTH elsewhere)
+        request.max_content_length = UPLOAD_LIMITS[request.endpoint]
     if request.path.startswith(SIGNED_BODY_PREFIXES):
         return  # the endpoint verifies an HMAC over the raw bytes: nothing may read or rewrite them first
     if request.is_json and (request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "")):

@@ -46,8 +46,14 @@ def today() -> str:
 # --- the lead page ------------------------------------------------------------------------
 
 @bp.get("/leads/<int:lead_id>")
-def lead(lead_id: int) -> str:
+def lead(lead_id: int) -> str | Response:
     coach = current_user
+    if db.session.get(Lead, lead_id) is None:  # merged into another lead: its address leads there
+        from coachapp.leads.merge import merged_into
+
+        survivor = merged_into(lead_id)
+        if survivor is not None:
+            return redirect(url_for(".lead", lead_id=survivor))
     row = lead_or_404(coach, lead_id)
     assessments = db.session.execute(
         select(AssessmentSubmission).where(AssessmentSubmission.lead_id == row.id)

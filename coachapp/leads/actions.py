@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from coachapp.assessment import Rules
 from coachapp.extensions import db
-from coachapp.leads import events, triage
+from coachapp.leads import events, importer, triage
 from coachapp.leads.services import add_event, can_see
 from coachapp.models import (
     AssessmentSubmission,
@@ -22,6 +22,7 @@ from coachapp.models import (
     Enrollment,
     Lead,
     LeadEvent,
+    LeadMerge,
     OutboxMessage,
     SequenceStep,
     StrategyRequest,
@@ -181,6 +182,12 @@ def export(lead: Lead) -> dict[str, Any]:
              "sent_at": m.sent_at.isoformat() if m.sent_at else None, "text": m.text_body}
             for m in rows(OutboxMessage, OutboxMessage.id)
         ],
+        "merged_records": [
+            {"merged_lead_id": m.merged_lead_id, "email": m.merged_email, "at": m.created_at.isoformat(),
+             "by": m.by_name, "choices": m.choices}
+            for m in db.session.execute(select(LeadMerge).where(LeadMerge.survivor_id == lead.id)
+                                        .order_by(LeadMerge.id)).scalars()
+        ],
         "timeline": [
             {"at": e.created_at.isoformat(), "kind": e.kind, "summary": e.summary}
             for e in rows(LeadEvent, LeadEvent.created_at, LeadEvent.id)
@@ -195,6 +202,9 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     for model in (SequenceStep, Enrollment, AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask,
                   LeadEvent, Booking):
         db.session.execute(delete(model).where(model.lead_id == lead.id))
+    # merges into this lead keep only who merged what when: the merged address and values go too
+    db.session.execute(update(LeadMerge).where(LeadMerge.survivor_id == lead.id).values(merged_email=None, choices={}))
+    importer.forget(lead.email)  # their rows in import reports and in files not yet imported
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",
                   "utm_content", "referrer", "landing_page", "consent_health_at", "consent_marketing_at",

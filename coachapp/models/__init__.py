@@ -4,6 +4,7 @@ from coachapp.models.base import Base, utcnow
 from coachapp.models.booking import Booking, WebhookEvent
 from coachapp.models.coach import SERVICES, Coach
 from coachapp.models.followup import Enrollment, SequenceStep
+from coachapp.models.imports import ImportJob, LeadMerge
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
 from coachapp.models.strategy import CoachTask, StrategyRequest
@@ -20,6 +21,8 @@ __all__ = [
     "StrategyRequest",
     "AssessmentSubmission",
     "Base",
+    "ImportJob",
+    "LeadMerge",
     "Booking",
     "Lead",
     "LeadEvent",

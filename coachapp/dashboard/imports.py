@@ -1,0 +1,124 @@
+"""Import leads from a CSV file (owner only): upload → preview and mapping → dry run → import.
+
+The import itself runs in the worker (``imports.run``); the job page shows its progress (a
+small script polls ``progress.json``; without it, the page's Refresh link does the same).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from coachapp.dashboard import bp
+from coachapp.dashboard.access import require_owner
+from coachapp.extensions import db
+from coachapp.leads import importer
+from coachapp.leads.import_rows import FIELDS, FileProblem
+from coachapp.models import ImportJob, utcnow
+
+logger = logging.getLogger(__name__)
+RUN_TASK = "imports.run"
+REPORT_SHOWN = 50
+
+
+@bp.before_request
+def imports_are_for_the_owner() -> None:
+    if (request.endpoint or "").startswith("dashboard.import") and current_user.is_authenticated:
+        require_owner(current_user)
+
+
+def _job(job_id: int) -> ImportJob:
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/imports")
+def imports() -> str:
+    jobs = db.session.execute(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)).scalars().all()
+    return render_template("dashboard/imports.html", jobs=jobs, max_mb=importer.MAX_BYTES // (1024 * 1024))
+
+
+@bp.post("/imports")
+def import_upload() -> Response:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file to upload.", "error")
+        return redirect(url_for(".imports"))
+    try:
+        job = importer.create_job(upload.filename, upload.read(importer.MAX_BYTES + 1), current_user, utcnow())
+    except FileProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".imports"))
+    db.session.commit()
+    return redirect(url_for(".import_job", job_id=job.id))
+
+
+@bp.get("/imports/<int:job_id>")
+def import_job(job_id: int) -> str:
+    job = _job(job_id)
+    shown = [entry for entry in job.report if entry[2] != "created"][:REPORT_SHOWN]
+    return render_template("dashboard/import_job.html", job=job, fields=FIELDS, preview=importer.preview(job),
+                           notice=importer.notice(job), shown=shown, rules=importer.RULES)
+
+
+@bp.post("/imports/<int:job_id>")
+def import_mapping(job_id: int) -> Response:
+    job = _job(job_id)
+    mapping = {str(i): request.form.get(f"col{i}", "") for i in range(len(job.header))}
+    action = request.form.get("action", "")
+    try:
+        importer.set_mapping(job, mapping)
+        if action == "dry_run":
+            counts = importer.dry_run(job, utcnow())
+            flash(f"Dry run: {counts['created']} would be created, {counts['updated']} updated, "
+                  f"{counts['unchanged']} unchanged, {counts['rejected']} rejected. Nothing was saved.", "ok")
+        elif action == "import":
+            importer.queue(job)
+        else:
+            flash("Mapping saved.", "ok")
+    except FileProblem as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".import_job", job_id=job_id))
+    db.session.commit()
+    if action == "import" and not _publish(job.id):
+        job.status = "checked" if job.dry_run else "uploaded"
+        db.session.commit()
+        flash("The task queue cannot be reached right now; nothing was imported. Try again in a minute.", "error")
+    return redirect(url_for(".import_job", job_id=job_id))
+
+
+def _publish(job_id: int) -> bool:
+    """Hand the job to the worker, bounded like the outbox's publish (no retries)."""
+    celery = current_app.extensions["celery"]
+    timeout = current_app.config["OUTBOX_PUBLISH_TIMEOUT"]
+    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    try:
+        with celery.connection_for_write(transport_options=fast) as connection:
+            celery.send_task(RUN_TASK, args=(job_id,), connection=connection, retry=False)
+    except Exception as exc:  # broker down or hung
+        logger.warning("Import %s not published (%s)", job_id, type(exc).__name__)
+        return False
+    return True
+
+
+@bp.get("/imports/<int:job_id>/progress.json")
+def import_progress(job_id: int) -> Response:
+    job = _job(job_id)
+    return jsonify(status=job.status, processed=job.processed_rows, total=job.total_rows,
+                   created=job.created_count, updated=job.updated_count, unchanged=job.unchanged_count,
+                   rejected=job.rejected_count)
+
+
+@bp.get("/imports/<int:job_id>/report.csv")
+def import_report(job_id: int) -> Response:
+    job = _job(job_id)
+    return Response(importer.report_csv(job), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="import-{job.id}-report.csv"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

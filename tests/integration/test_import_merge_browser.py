@@ -1,0 +1,134 @@
+"""The import pages and the merge pages in Chromium at 390 px and 1280 px: no sideways scroll,
+no axe-core violations, full-page screenshots in test-artifacts/ (like test_dashboard_browser).
+
+The owner uploads a file through the real form (Excel's semicolons, a long address, a bad row),
+checks the mapping, runs the dry run, starts the import; the import itself is run by calling
+``importer.run`` (the task's body: this live server has no worker), then the finished page is
+checked. Then the owner merges two leads from the lead page: search, side by side, confirm.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import clean_tables, dispose, free_port, migrate_up
+from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.conftest import app_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+OWNER_EMAIL = "brian.murray@motive-training.example"
+LONG_EMAIL = "maximiliana.featherstonehaugh-okonkwo.trailrunning@extremely-long-running-club-domain.example.com"
+CSV = ("E-mail;First name;Last name;Phone;Stage;Opted in;Opt-in date;Notes;Tags\n"
+       f"{LONG_EMAIL};Maximiliana;Featherstonehaugh-Okonkwo;+1 512 555 0143;contacted;yes;2025-03-01;"
+       "Met at the trail 50k, wants help with a cranky left Achilles before the spring season;trail, 50k\n"
+       "dana@example.com;Dana;Whitfield;;new;;;;\n"
+       "not-an-address;Bob;;;;;;;\n"
+       "DANA@example.com;Dana;;;;;;;\n").encode()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("import-merge-pages")
+    port = free_port()
+    app = app_for(embedded_env(tmp, port, "im"))
+    migrate_up(app)
+    clean_tables(app)
+    with app.app_context():
+        from coachapp.extensions import db
+        from coachapp.models import Lead, utcnow
+
+        coach_with_password(db, name="Brian Murray", email=OWNER_EMAIL, is_owner=True, time_zone="America/Denver")
+        now = utcnow()
+        for width in (390, 1280):
+            db.session.add(Lead(email=f"jo{width}@example.com", email_display=f"jo{width}@example.com",
+                                first_name="Jo", source="instagram", utm_campaign="spring-trail-series",
+                                created_at=now - timedelta(days=40), updated_at=now))
+            db.session.add(Lead(email=f"jo.runner{width}@example.com", email_display=f"Jo.Runner{width}@example.com",
+                                first_name="Joanna", last_name="Runner", phone="+15125550143", stage="contacted",
+                                consent_marketing_at=now, source="direct", created_at=now, updated_at=now))
+        db.session.commit()
+    try:
+        with serving(app, port) as base:
+            yield base, app
+    finally:
+        dispose(app)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch_chromium()
+
+
+def _check(page, shot: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner == page.viewport_size["width"], f"{shot}: the page scrolls sideways ({scroll}px)"
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_import_and_merge_pages(site, browser, width):
+    base, app = site
+    context = browser.new_context(**(PHONE if width == 390 else DESKTOP))
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{base}/auth/login")
+    page.get_by_label("Email").fill(OWNER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard/")
+
+    page.goto(f"{base}/dashboard/imports")
+    _check(page, f"import-upload-{width}.png")
+    rows = CSV.replace(b"dana@", f"dana{width}@".encode()).replace(b"DANA@", f"DANA{width}@".encode())
+    rows = rows.replace(b"maximiliana.", f"maximiliana{width}.".encode())  # new leads for each width
+    page.get_by_label("CSV file").set_input_files({"name": f"old-crm-{width}.csv", "mimeType": "text/csv",
+                                                   "buffer": rows})
+    page.get_by_role("button", name="Upload and preview").click()
+    page.wait_for_url("**/dashboard/imports/*")
+    assert page.get_by_label("Column 1: “E-mail”").input_value() == "email"
+    _check(page, f"import-mapping-{width}.png")
+    page.get_by_role("button", name="Dry run (saves nothing)").click()
+    page.get_by_text("would be created").first.wait_for()
+    _check(page, f"import-dry-run-{width}.png")
+    page.get_by_role("button", name="Import 4 rows").click()
+    page.get_by_role("heading", name="Importing…").wait_for()
+    _check(page, f"import-queued-{width}.png")
+    job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    with app.app_context():
+        from coachapp.leads import importer
+
+        importer.run(job_id)
+    page.get_by_role("heading", name="Import finished").wait_for(timeout=15_000)  # the poll reloads the page
+    assert page.locator("#created").inner_text() == "2"
+    _check(page, f"import-done-{width}.png")
+
+    with app.app_context():
+        from sqlalchemy import select
+
+        from coachapp.extensions import db
+        from coachapp.models import Lead
+
+        newer = db.session.execute(select(Lead.id).where(Lead.email == f"jo.runner{width}@example.com")).scalar_one()
+        older = db.session.execute(select(Lead.id).where(Lead.email == f"jo{width}@example.com")).scalar_one()
+    page.goto(f"{base}/dashboard/leads/{newer}")
+    page.get_by_role("link", name="Merge with another lead…").click()
+    page.get_by_label("Email or name").fill(f"jo{width}@")
+    page.get_by_role("button", name="Search").click()
+    _check(page, f"merge-search-{width}.png")
+    page.get_by_role("link", name=f"jo{width}@example.com").click()
+    page.get_by_role("button", name="Merge the two leads").wait_for()
+    _check(page, f"merge-compare-{width}.png")
+    page.get_by_role("button", name="Merge the two leads").click()
+    page.wait_for_url(f"**/dashboard/leads/{older}")
+    assert "was merged into this lead" in page.content()
+    _check(page, f"merge-done-{width}.png")
+    context.close()
