@@ -249,3 +249,14 @@ def test_concurrent_merges_wait_for_each_other_on_postgresql(pair, db_app):
     assert outcome == ["One of these leads no longer exists (merged or erased meanwhile)."]
     assert db.session.get(Lead, older_id) is not None and db.session.get(Lead, newer_id) is None
     assert db.session.scalar(select(func.count()).select_from(LeadMerge)) == 1
+
+
+def test_every_table_with_a_lead_id_is_moved_by_a_merge():
+    """A table added later with a ``lead_id`` must be moved too (or handled apart, like the
+    sequence rows): otherwise a merge would leave its rows pointing at a deleted lead."""
+    from coachapp.models import Enrollment, SequenceStep
+    from coachapp.models.base import Base
+
+    handled = {m.__table__.name for m in (*merge.MOVED, Enrollment, SequenceStep)}
+    with_lead_id = {t.name for t in Base.metadata.sorted_tables if "lead_id" in t.columns}
+    assert with_lead_id <= handled, sorted(with_lead_id - handled)
