@@ -25,6 +25,7 @@ from coachapp.models import (
     OutboxMessage,
     SequenceStep,
     StrategyRequest,
+    WebhookDelivery,
 )
 
 NOTE_MAX = 5000
@@ -193,7 +194,7 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     if not by.is_owner:
         raise ActionError("Only the owner can erase a lead.")
     for model in (SequenceStep, Enrollment, AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask,
-                  LeadEvent, Booking):
+                  LeadEvent, Booking, WebhookDelivery):
         db.session.execute(delete(model).where(model.lead_id == lead.id))
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",
