@@ -20,7 +20,7 @@ from typing import Any
 
 #: Every event an endpoint can subscribe to, with what it means (shown on the dashboard).
 EVENT_TYPES = {
-    "lead.created": "A new lead (from an assessment or a strategy-session request)",
+    "lead.created": "A new lead (from an assessment, a strategy-session request or a booking)",
     "assessment.completed": "A Runner Assessment was completed",
     "session.requested": "A free strategy session was requested",
     "session.booked": "The lead moved to session booked (a booking webhook or a coach)",

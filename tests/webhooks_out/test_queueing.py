@@ -168,3 +168,14 @@ def test_erasing_a_lead_deletes_its_deliveries(db_app):
     actions.erase(lead, owner, utcnow())
     db.session.commit()
     assert _rows() == []
+
+
+def test_a_booking_from_someone_new_queues_lead_created_too(db_app, monkeypatch):
+    configure(db_app, monkeypatch)
+    make_coach(db)
+    endpoint = make_endpoint(db, URL, ["lead.created", "session.booked"])
+    assert post_calcom(db_app.test_client(), calcom_body(email="new.runner@example.com")).status_code == 200
+    assert sorted(_rows()) == sorted([("lead.created", endpoint.id), ("session.booked", endpoint.id)])
+    created = db.session.execute(
+        select(WebhookDelivery).where(WebhookDelivery.event_type == "lead.created")).scalar_one()
+    assert created.payload["data"]["email"] == "new.runner@example.com"
