@@ -37,11 +37,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
-    from coachapp import cli, errors, followups, hygiene
+    from coachapp import cli, errors, followups, hygiene, webhooks_out
 
     errors.init_app(app)
     hygiene.init_app(app)  # control characters, bad JSON: refused or removed before any hook runs
     followups.wire()  # leads emit LeadChanged; the sequences follow (one direction)
+    webhooks_out.wire()  # …and the owner's webhook endpoints get their deliveries queued
     cli.init_app(app)
     return app
 

@@ -197,6 +197,7 @@ def celery_settings(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "beat_schedule": {
             "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0},
             "followups-sweep": {"task": "followups.sweep", "schedule": 60.0},
+            "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
             "assessments-purge-abandoned": {
                 "task": "assessments.purge_abandoned",
                 "schedule": 3600.0,
@@ -206,8 +207,12 @@ def celery_settings(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
     }
     timing = outbox_settings(env)  # a send can never outlive its claim
+    hook_lease = float(env.get("WEBHOOKS_CLAIM_LEASE") or 60)
     settings["task_annotations"] = {"outbox.send": {"soft_time_limit": timing["OUTBOX_SOFT_TIME_LIMIT"],
-                                                    "time_limit": timing["OUTBOX_HARD_TIME_LIMIT"]}}
+                                                    "time_limit": timing["OUTBOX_HARD_TIME_LIMIT"]},
+                                    # a POST (WEBHOOKS_DEADLINE, 30 s) inside its claim (60 s): 45 / 54 s
+                                    "webhooks.deliver": {"soft_time_limit": round(hook_lease * 0.75, 3),
+                                                         "time_limit": round(hook_lease * 0.9, 3)}}
     if redis_url:
         settings["broker_url"] = redis_url
         settings["broker_transport_options"] = {
@@ -290,5 +295,13 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         # Seconds: the oldest Cal.com createdAt accepted; Calendly's signature timestamp, either way.
         "CALCOM_WEBHOOK_MAX_AGE": float(env.get("CALCOM_WEBHOOK_MAX_AGE") or 3600),
         "CALENDLY_WEBHOOK_TOLERANCE": float(env.get("CALENDLY_WEBHOOK_TOLERANCE") or 180),
+        # Signed webhooks out (coachapp/webhooks_out): timeouts per attempt, the claim, and whether
+        # an endpoint may resolve to a loopback/private address (tests; a receiver on the same host)
+        "WEBHOOKS_ALLOW_PRIVATE": _bool(env.get("WEBHOOKS_ALLOW_PRIVATE")),
+        "WEBHOOKS_CONNECT_TIMEOUT": float(env.get("WEBHOOKS_CONNECT_TIMEOUT") or 5),
+        "WEBHOOKS_READ_TIMEOUT": float(env.get("WEBHOOKS_READ_TIMEOUT") or 10),
+        "WEBHOOKS_DEADLINE": float(env.get("WEBHOOKS_DEADLINE") or 30),
+        "WEBHOOKS_CLAIM_LEASE": float(env.get("WEBHOOKS_CLAIM_LEASE") or 60),
+        "WEBHOOKS_ENDPOINTS_TTL": float(env.get("WEBHOOKS_ENDPOINTS_TTL") or 30),
         "CELERY": celery_settings(env, instance),
     }

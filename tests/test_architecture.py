@@ -15,12 +15,13 @@ WEB = ("coachapp.dashboard", "coachapp.public", "coachapp.api", "coachapp.auth",
 #: The pure domain: rules, scoring, planning, working time. No Flask, no database, no services.
 PURE = ("coachapp.assessment", "coachapp.leads.priority", "coachapp.leads.assignment", "coachapp.leads.task_rules",
         "coachapp.leads.worktime", "coachapp.leads.screens", "coachapp.leads.booking_events",
-        "coachapp.followups.policy", "coachapp.leads.import_rows")
+        "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing")
 #: package → the packages it must never import
 FORBIDDEN = {
     "coachapp.leads": (*WEB, "coachapp.followups", "coachapp.tasks"),
     "coachapp.followups": (*WEB, "coachapp.tasks"),
     "coachapp.emails": (*WEB, "coachapp.leads", "coachapp.followups", "coachapp.tasks"),
+    "coachapp.webhooks_out": (*WEB, "coachapp.followups", "coachapp.emails", "coachapp.tasks"),
     "coachapp.models": (*WEB, "coachapp.leads", "coachapp.followups", "coachapp.emails", "coachapp.tasks"),
 }
 

@@ -50,6 +50,12 @@ class Counts:
 def counting() -> Iterator[Counts]:
     counts = Counts()
     engine = db.engine
+    # No webhook endpoint: "none" is remembered per process (WEBHOOKS_ENDPOINTS_TTL), so a warm
+    # process reads nothing for them. Warm it here, so the count is the steady state's.
+    from coachapp.webhooks_out import endpoints
+
+    endpoints.active()
+    db.session.commit()
 
     def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
         counts.kinds[statement.lstrip().split(None, 1)[0].upper()] += 1

@@ -26,4 +26,5 @@ from coachapp.dashboard import (  # noqa: E402,F401
     outbox_views,
     templating,
     views,
+    webhooks_views,
 )

@@ -26,6 +26,7 @@ from coachapp.models import (
     OutboxMessage,
     SequenceStep,
     StrategyRequest,
+    WebhookDelivery,
 )
 
 NOTE_MAX = 5000
@@ -200,7 +201,7 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     if not by.is_owner:
         raise ActionError("Only the owner can erase a lead.")
     for model in (SequenceStep, Enrollment, AssessmentSubmission, StrategyRequest, OutboxMessage, CoachTask,
-                  LeadEvent, Booking):
+                  LeadEvent, Booking, WebhookDelivery):
         db.session.execute(delete(model).where(model.lead_id == lead.id))
     # merges into this lead keep only who merged what when: the merged address and values go too
     db.session.execute(update(LeadMerge).where(LeadMerge.survivor_id == lead.id).values(merged_email=None, choices={}))

@@ -229,7 +229,7 @@ def complete(
     # e.g. a red flag now stops sales follow-ups, and starts its own
     events.emit(events.LeadChanged(rules, lead, now, start=(
         "red_flag" if submission.safety_level == "red" else "assessment_completed",),
-        latest=latest, created=created))
+        latest=latest, created=created, occurred="assessment_completed"))
     return Completion(submission=submission, lead=lead, lead_created=created)
 
 

@@ -45,7 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from coachapp.assessment import Rules
 from coachapp.extensions import db
-from coachapp.leads import triage
+from coachapp.leads import events, triage
 from coachapp.leads.booking_events import BookingEvent
 from coachapp.leads.services import Contact, add_event, normalize_email, upsert_lead
 from coachapp.leads.worktime import add_working_minutes
@@ -76,10 +76,12 @@ def apply(rules: Rules, event: BookingEvent, now: datetime) -> Applied:
     if record is None:
         return Applied("duplicate")
     booking = _booking(event)
-    lead = _lead(rules, event, booking, now)
+    lead, created = _lead(rules, event, booking, now)
     if lead is None:
         record.outcome = "unknown_booking"
         return Applied(record.outcome)
+    if created:  # a lead first seen through a booking: its subscribers hear of it (webhooks out)
+        events.emit(events.LeadChanged(rules, lead, now, created=True))
     outcome = _HANDLERS[event.kind](rules, event, lead, booking, now)
     record.lead_id, record.outcome = lead.id, outcome
     return Applied(outcome, lead.id)
@@ -118,22 +120,23 @@ def _zone(name: str | None) -> str | None:
     return name
 
 
-def _lead(rules: Rules, event: BookingEvent, booking: Booking | None, now: datetime) -> Lead | None:
+def _lead(rules: Rules, event: BookingEvent, booking: Booking | None, now: datetime) -> tuple[Lead | None, bool]:
+    """The lead the event is about, and whether it was created just now."""
     if booking is not None:
-        return db.session.get(Lead, booking.lead_id)
+        return db.session.get(Lead, booking.lead_id), False
     if not event.email:
-        return None
+        return None, False
     if event.kind not in ("created", "rescheduled"):  # about a booking we never saw: match, never create
         key, _ = normalize_email(event.email)  # (nor bring back a lead erased on request)
-        return db.session.execute(select(Lead).where(Lead.email == key)).scalar_one_or_none()
+        return db.session.execute(select(Lead).where(Lead.email == key)).scalar_one_or_none(), False
     first, _, last = (event.name or "").partition(" ")
     contact = Contact(first_name=first, email=event.email, consent_health=False, consent_marketing=None,
                       time_zone=_zone(event.time_zone), last_name=clean_name(last) or None)
     touch = {"utm_source": event.label, **{k: v for k, v in event.utm.items() if k != "utm_source"}}
-    lead, _ = upsert_lead(contact, touch, now)
+    lead, created = upsert_lead(contact, touch, now)
     if lead.owner_id is None:
         triage.ensure_owner(rules, lead, [], None, now)
-    return lead
+    return lead, created
 
 
 def _when(start: datetime | None, end: datetime | None) -> str:

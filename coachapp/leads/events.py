@@ -32,6 +32,10 @@ class LeadChanged:
     read-after-write): ``latest`` is the lead's latest assessment and request when known (a
     submission just built is the latest by construction); ``created`` says the lead was created
     in this transaction, so it has nothing planned, no finished task and no earlier rows.
+
+    What happened, for subscribers that report it (``webhooks_out``): ``occurred`` is
+    ``assessment_completed`` (``latest[0]`` is that submission), ``strategy_requested``
+    (``latest[1]`` is that request) or ``stage_changed`` (``stage_before`` → ``lead.stage``).
     """
 
     rules: Rules
@@ -40,6 +44,8 @@ class LeadChanged:
     start: tuple[str, ...] = ()
     latest: Latest | None = None
     created: bool = False
+    occurred: str | None = None
+    stage_before: str | None = None
 
 
 Handler = Callable[[LeadChanged], None]

@@ -174,7 +174,7 @@ def submit(rules: Rules, intake: StrategyIntake, first_touch: dict[str, Any], no
     # requesting a session stops the assessment nurture
     events.emit(events.LeadChanged(rules, lead, now, start=(
         "strategy_requested", *(("red_flag",) if safety["level"] == "red" else ())),
-        latest=latest, created=created))
+        latest=latest, created=created, occurred="strategy_requested"))
     return IntakeOutcome(request=request, lead=lead, coach=coach, task=task, priority=priority)
 
 

@@ -42,6 +42,7 @@ from coachapp.models import (
     OutboxMessage,
     SequenceStep,
     StrategyRequest,
+    WebhookDelivery,
     WebhookEvent,
 )
 
@@ -54,7 +55,8 @@ CHOICES = {
 FIRST_TOUCH = ("source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page",
                "first_touch_at")
 #: every table holding a lead's rows by ``lead_id`` (enrollments and steps are handled apart)
-MOVED = (AssessmentSubmission, StrategyRequest, CoachTask, LeadEvent, OutboxMessage, Booking, WebhookEvent)
+MOVED = (AssessmentSubmission, StrategyRequest, CoachTask, LeadEvent, OutboxMessage, Booking, WebhookEvent,
+         WebhookDelivery)
 
 
 class MergeError(ValueError):

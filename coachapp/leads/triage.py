@@ -280,13 +280,15 @@ def change_stage(rules: Rules, lead: Lead, stage: str, now: datetime, by: str | 
 
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    if stage != lead.stage:
+    before = lead.stage if stage != lead.stage else None
+    if before is not None:
         add_event(lead.id, "stage", f"Moved from {lead.stage.replace('_', ' ')} to {stage.replace('_', ' ')}"
                   + (f" by {by}" if by else ""), now, before=lead.stage, after=stage)
         lead.stage = stage
     priority = refresh_priority(rules, lead, now)
     # booked, client, lost… stop what should stop; a no-show starts its recovery
-    events.emit(events.LeadChanged(rules, lead, now, start=("stage_no_show",) if stage == "no_show" else ()))
+    events.emit(events.LeadChanged(rules, lead, now, start=("stage_no_show",) if stage == "no_show" else (),
+                                   occurred="stage_changed" if before else None, stage_before=before))
     if stage in rules.leads.tasks.close_on_stage:
         _close_first_contact(lead, stage, now)
     if priority.sla_working_minutes is None:

@@ -10,6 +10,7 @@ from coachapp.models.outbox import OutboxMessage
 from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
 from coachapp.models.visit import PageVisit
+from coachapp.models.webhook_out import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "SERVICES",
@@ -28,6 +29,8 @@ __all__ = [
     "LeadEvent",
     "OutboxMessage",
     "PageVisit",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "utcnow",
 ]

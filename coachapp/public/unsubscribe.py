@@ -14,6 +14,7 @@ from coachapp.models import Lead, utcnow
 from coachapp.public import bp
 from coachapp.public.signed import lead_for
 from coachapp.rules_store import get_rules
+from coachapp.webhooks_out.queueing import lead_unsubscribed
 
 
 def _lead_for(token: str) -> Lead:
@@ -34,7 +35,9 @@ def unsubscribe_post(token: str) -> tuple[str, int] | str:
     scope = "all" if one_click else request.form.get("scope", "all")
     if scope not in ("all", "sales"):
         scope = "all"
-    unsubscribe(get_rules(), lead, scope, utcnow(), via="one-click" if one_click else "page")
+    now = utcnow()
+    unsubscribe(get_rules(), lead, scope, now, via="one-click" if one_click else "page")
+    lead_unsubscribed(lead, scope, now)  # the owner's webhook endpoints (not a LeadChanged)
     db.session.commit()
     if one_click:
         return "Unsubscribed.", 200

@@ -22,6 +22,8 @@ from coachapp.models import (
     OutboxMessage,
     SequenceStep,
     StrategyRequest,
+    WebhookDelivery,
+    WebhookEndpoint,
     WebhookEvent,
 )
 from coachapp.rules_store import get_rules
@@ -42,7 +44,13 @@ def lead(email: str, created: datetime, **values) -> Lead:
 
 def rows_for(row: Lead, n: int, steps: tuple[str, ...] = ("drill_top_priority",), booking: str = "b") -> None:
     """``n`` rows in every table that holds a lead's data, plus an enrollment with ``steps``."""
+    endpoint = WebhookEndpoint(url="https://hooks.example.com/in", events=["lead.created"], secret="whsec_eA==")
+    db.session.add(endpoint)
+    db.session.flush()
     for i in range(n):
+        db.session.add(WebhookDelivery(endpoint_id=endpoint.id, lead_id=row.id, event_type="lead.created",
+                                       purpose_key=f"lead.created:{row.id}:{i}:{endpoint.id}",
+                                       message_id=f"msg_{row.id}_{i}", payload={}))
         db.session.add(AssessmentSubmission(token=secrets.token_hex(8), lead_id=row.id, started_at=T0))
         db.session.add(StrategyRequest(token=secrets.token_hex(8), lead_id=row.id, time_zone="UTC", created_at=T0))
         db.session.add(CoachTask(lead_id=row.id, kind="first_contact", title="Call", due_at=NOW))
