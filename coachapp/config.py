@@ -19,6 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from coachapp.embedding import parse_origins, session_cookie
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Where a wheel carries rules/, templates/ and migrations/ (copied there by setup.py's build
 #: hook); in a checkout they are the top-level folders beside the package.
@@ -286,5 +288,14 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         # Seconds: the oldest Cal.com createdAt accepted; Calendly's signature timestamp, either way.
         "CALCOM_WEBHOOK_MAX_AGE": float(env.get("CALCOM_WEBHOOK_MAX_AGE") or 3600),
         "CALENDLY_WEBHOOK_TOLERANCE": float(env.get("CALENDLY_WEBHOOK_TOLERANCE") or 180),
+        # Sites that may frame the assessment and the strategy session (coachapp/embedding.py).
+        "EMBED_ORIGINS": parse_origins(env.get("EMBED_ORIGINS")),
         "CELERY": celery_settings(env, instance),
     }
+
+
+def apply_embedding(config: dict[str, Any]) -> None:
+    """Normalise ``EMBED_ORIGINS`` (refusing a bad one) once every override is in, and give the
+    session cookie ``SameSite=None; Secure; Partitioned`` when embedding is on over https."""
+    config["EMBED_ORIGINS"] = parse_origins(config.get("EMBED_ORIGINS"))
+    config.update(session_cookie(config["EMBED_ORIGINS"], config.get("BASE_URL") or ""))

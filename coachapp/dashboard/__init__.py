@@ -17,4 +17,4 @@ def require_coach():
     return None
 
 
-from coachapp.dashboard import coaches, insights, leads_list, outbox_views, templating, views  # noqa: E402,F401
+from coachapp.dashboard import coaches, embed_settings, insights, leads_list, outbox_views, templating, views  # noqa: E402,F401
