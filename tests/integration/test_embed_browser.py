@@ -172,6 +172,10 @@ def test_the_assessment_inside_the_coachs_page(browser, sites, width):
         page.wait_for_function(f"{FRAME_HEIGHT} !== 640")
         intro_height = page.evaluate(FRAME_HEIGHT)
         _fits(page, frame)
+        # A message from anyone but the app (here: the host page itself) is not believed.
+        page.evaluate("window.postMessage({type: 'coachapp:height', height: 4321}, '*')")
+        page.wait_for_timeout(200)
+        assert page.evaluate(FRAME_HEIGHT) == intro_height
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"embed-host-intro-{width}.png"), full_page=True, scale="css")
