@@ -72,6 +72,10 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     if not base_url.startswith("https://"):
         problems.append(f"BASE_URL must start with https:// (email links and the secure session cookie "
                         f"depend on it), not {base_url!r}")
+    plain = [o for o in parse_origins(config.get("EMBED_ORIGINS")) if not o.startswith("https://")]
+    if plain:
+        problems.append(f"EMBED_ORIGINS must list https:// sites only (a page served over http can be "
+                        f"altered on the way, and the frame's cookie is Secure), not {', '.join(plain)}")
     return problems
 
 

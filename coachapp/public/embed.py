@@ -7,8 +7,8 @@ height) and every link, form and redirect to another embeddable page keeps the f
 ``EMBED_ORIGINS`` is empty (embedding off).
 
 Each embedded page also offers "open in a new tab": the same step as a top-level page, with the
-host page and UTM parameters carried along. It is the way on when a browser keeps no cookies in
-third-party frames (Safari, Firefox strict, Chrome with third-party cookies blocked): without the
+host page and UTM parameters carried along. It is the way on when a browser keeps no cookie at
+all in third-party frames (Safari; those that keep a ``Partitioned`` one are fine): without the
 session cookie the CSRF check fails, and the CSRF page says so and offers the same link.
 """
 

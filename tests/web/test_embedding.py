@@ -79,6 +79,16 @@ def test_a_bad_origin_stops_the_app_with_a_clear_message(bad, monkeypatch, datab
         create_app(make_config(database_url))
 
 
+def test_production_takes_https_sites_only():
+    from coachapp.config import production_problems
+
+    config = {"SECRET_KEY": "k" * 40, "BASE_URL": APP}
+    assert production_problems({**config, "EMBED_ORIGINS": (SITE,)}) == []
+    problems = production_problems({**config, "EMBED_ORIGINS": (SITE, "http://coach-site.example")})
+    assert problems == ["EMBED_ORIGINS must list https:// sites only (a page served over http can be altered on "
+                        "the way, and the frame's cookie is Secure), not http://coach-site.example"]
+
+
 # --- who may frame what ----------------------------------------------------------------------
 
 def _frame_ancestors(response) -> str:
