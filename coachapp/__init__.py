@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from coachapp.config import check_production, data_path, default_instance, from_env
+from coachapp.config import apply_embedding, check_production, data_path, default_instance, from_env
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    apply_embedding(app.config)  # EMBED_ORIGINS checked; SameSite=None over https when embedding
     check_production(app.config)  # COACHAPP_ENV=production: a real SECRET_KEY and an https BASE_URL
     from coachapp import logging_setup
 

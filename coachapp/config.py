@@ -19,6 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from coachapp.embedding import parse_origins, session_cookie
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Where a wheel carries rules/, templates/ and migrations/ (copied there by setup.py's build
 #: hook); in a checkout they are the top-level folders beside the package.
@@ -70,6 +72,10 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     if not base_url.startswith("https://"):
         problems.append(f"BASE_URL must start with https:// (email links and the secure session cookie "
                         f"depend on it), not {base_url!r}")
+    plain = [o for o in parse_origins(config.get("EMBED_ORIGINS")) if not o.startswith("https://")]
+    if plain:
+        problems.append(f"EMBED_ORIGINS must list https:// sites only (a page served over http can be "
+                        f"altered on the way, and the frame's cookie is Secure), not {', '.join(plain)}")
     return problems
 
 
@@ -303,5 +309,14 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "WEBHOOKS_DEADLINE": float(env.get("WEBHOOKS_DEADLINE") or 30),
         "WEBHOOKS_CLAIM_LEASE": float(env.get("WEBHOOKS_CLAIM_LEASE") or 60),
         "WEBHOOKS_ENDPOINTS_TTL": float(env.get("WEBHOOKS_ENDPOINTS_TTL") or 30),
+        # Sites that may frame the assessment and the strategy session (coachapp/embedding.py).
+        "EMBED_ORIGINS": parse_origins(env.get("EMBED_ORIGINS")),
         "CELERY": celery_settings(env, instance),
     }
+
+
+def apply_embedding(config: dict[str, Any]) -> None:
+    """Normalise ``EMBED_ORIGINS`` (refusing a bad one) once every override is in, and give the
+    session cookie ``SameSite=None; Secure; Partitioned`` when embedding is on over https."""
+    config["EMBED_ORIGINS"] = parse_origins(config.get("EMBED_ORIGINS"))
+    config.update(session_cookie(config["EMBED_ORIGINS"], config.get("BASE_URL") or ""))

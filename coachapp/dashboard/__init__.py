@@ -19,6 +19,7 @@ def require_coach():
 
 from coachapp.dashboard import (  # noqa: E402,F401
     coaches,
+    embed_settings,
     imports,
     insights,
     leads_list,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request, session
+from flask import current_app, request, session
 
+from coachapp.embedding import HOST_LIMIT, HOST_PARAM, host_page
 from coachapp.models import utcnow
 from coachapp.public import bp
 from coachapp.textclean import clean_line, clean_mapping
@@ -27,7 +28,7 @@ def capture(args: dict[str, str], referrer: str | None, url: str, host: str) -> 
         if ref_host and ref_host != host.split(":")[0]:
             touch["referrer"] = referrer
             touch["referrer_host"] = ref_host[:120]
-    touch["landing_page"] = clean_line(url, 500)
+    touch["landing_page"] = clean_line(url, HOST_LIMIT)
     touch["at"] = utcnow().isoformat()
     return touch
 
@@ -38,8 +39,11 @@ def remember_first_touch() -> None:
         return
     if request.endpoint == "static":
         return
+    # Embedded on the coach's site: the landing page is the host page (static/embed.js passes
+    # its URL), when it is on one of EMBED_ORIGINS; the UTM parameters come along in the query.
+    landing = host_page(request.args.get(HOST_PARAM), current_app.config.get("EMBED_ORIGINS") or ())
     session[SESSION_KEY] = capture(
-        request.args.to_dict(), request.referrer, request.url, request.host
+        request.args.to_dict(), request.referrer, landing or request.url, request.host
     )
     session.permanent = True
 
