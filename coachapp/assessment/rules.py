@@ -284,10 +284,7 @@ def load_rules(root: Path | str) -> Rules:
     sequences = load_sequence_rules(data["sequences.yaml"], issues("sequences.yaml"))
     from coachapp.leads.slots import load_booking_rules
 
-    booking = load_booking_rules(data["booking.yaml"], issues("booking.yaml"))
-    if booking.remind_window not in sequences.windows:
-        issues("booking.yaml").add("reminders", f"unknown window {booking.remind_window!r} "
-                                   f"(use one of sequences.yaml's: {', '.join(sequences.windows)})")
+    booking = load_booking_rules(data["booking.yaml"], issues("booking.yaml"), sequences.windows)
     if errors:
         raise RulesError(errors)
     return Rules(

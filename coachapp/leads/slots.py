@@ -51,8 +51,9 @@ def _amount(head: Node, key: str, unit: str, low: float, high: float) -> float |
     return value
 
 
-def load_booking_rules(data: Any, issues: Issues) -> BookingRules:
-    """Validate ``rules/booking.yaml``; every problem names its field."""
+def load_booking_rules(data: Any, issues: Issues, windows: Iterable[str] = ("every_day",)) -> BookingRules:
+    """Validate ``rules/booking.yaml``; every problem names its field. ``windows``: the send
+    windows of ``sequences.yaml`` the day-before reminder may wait for."""
     head = file_header(data, issues, ("slot_picking", "slot", "buffer", "minimum_notice", "days_ahead", "reminders"))
     if not head.ok:
         return BookingRules()
@@ -72,6 +73,10 @@ def load_booking_rules(data: Any, issues: Issues) -> BookingRules:
         day, hour = reminders.num("day_before_hours"), reminders.num("hour_before_hours")
         if day is None or hour is None or not 0 < hour < day <= 72:
             issues.add("reminders", "need 0 < hour_before_hours < day_before_hours <= 72")
+        known = tuple(windows)
+        if reminders.str("window") not in known:
+            issues.add("reminders", f"unknown window {reminders.raw('window')!r} (use one of sequences.yaml's: "
+                       f"{', '.join(known)})")
     if slot is not None and slot != int(slot):
         issues.add("slot", "'minutes' must be whole minutes")
     if ahead is not None and ahead != int(ahead):

@@ -78,6 +78,9 @@ def session_pick(token: str) -> Response | tuple[str, int]:
         booking = scheduling.book(get_rules(), lead, start, utcnow())
     except scheduling.SlotTaken:
         db.session.rollback()
+        current = scheduling.active_booking(lead.id)
+        if current is not None:  # a double tap: the first request booked it
+            return redirect(url_for(".session_booked", signed=_signed(current)))
         return _picker(lead, action, back=thanks, notice=TAKEN, status=409)
     except scheduling.NotBookable:
         db.session.rollback()

@@ -149,3 +149,23 @@ def test_slot_picking_off_keeps_the_thanks_page_as_it_was(web, app):
         assert web.get(f"/strategy-session/{token}/time").status_code == 302  # back to the thanks page
     finally:
         app.extensions["coachapp.rules"] = rules
+
+
+def test_the_invite_arrives_over_real_smtp_as_a_calendar_part_and_a_file(web, db_app, smtp_server, monkeypatch):
+    from coachapp.emails import outbox
+
+    monkeypatch.setitem(db_app.config, "SMTP_URL", smtp_server.url)
+    make_coach(db, working_hours=ALWAYS)
+    token, html = request_session(web)
+    _book(web, token, slots_in(html)[0])
+    message = emails("session_booked")[0]
+    assert outbox.deliver(message.id) == "sent"
+    mail = smtp_server.wait_for(1)[0]
+    assert mail["Message-ID"] == message.message_id
+    calendars = [part for part in mail.walk() if part.get_content_type() == "text/calendar"]
+    assert {part.get_param("method") for part in calendars} == {"REQUEST"}
+    assert [part.get_filename() for part in calendars] == [None, "invite.ics"]
+    assert {part.get_content_type() for part in mail.walk()} >= {"text/plain", "text/html", "multipart/alternative"}
+    parsed = Calendar.from_ical(calendars[1].get_payload(decode=True))
+    booking = db.session.execute(select(Booking)).scalar_one()
+    assert parsed.walk("VEVENT")[0].decoded("DTSTART") == booking.start_at

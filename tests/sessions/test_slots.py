@@ -148,3 +148,35 @@ def test_the_invite_parses_back_with_method_uid_sequence_and_start():
                                        end=start + timedelta(minutes=30), zone="UTC", organizer=Person("S", "s@x.io"),
                                        attendee=Person("D", "d@x.io"), summary="s", description="d", stamp=start))
     assert str(cancel["METHOD"]) == "CANCEL" and str(cancel.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+
+
+def test_the_real_rules_folder_refuses_a_broken_booking_file_naming_the_field(tmp_path):
+    from tests.rules_copy import broken_rules
+
+    apply = broken_rules(tmp_path)
+
+    def edit(data):
+        data["slot_picking"] = "sometimes"
+        data["buffer"].pop("coach_judgement")
+        data["reminders"]["window"] = "nights"
+
+    errors = apply({"booking.yaml": edit})
+    assert "booking.yaml: slot_picking: must be on or off, got 'sometimes'" in errors
+    assert any(e.startswith("booking.yaml: buffer:") and "coach_judgement" in e for e in errors)
+    assert any(e.startswith("booking.yaml: reminders: unknown window 'nights'") for e in errors)
+
+
+def test_slot_picking_off_in_the_file_loads():
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from coachapp.assessment import load_rules
+    from tests.rules_copy import RULES_DIR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "rules"
+        shutil.copytree(RULES_DIR, root)
+        path = root / "booking.yaml"
+        path.write_text(path.read_text().replace("slot_picking: on", "slot_picking: off"))
+        assert load_rules(root).booking.slot_picking is False
