@@ -169,3 +169,15 @@ def test_the_invite_arrives_over_real_smtp_as_a_calendar_part_and_a_file(web, db
     parsed = Calendar.from_ical(calendars[1].get_payload(decode=True))
     booking = db.session.execute(select(Booking)).scalar_one()
     assert parsed.walk("VEVENT")[0].decoded("DTSTART") == booking.start_at
+
+
+def test_the_outbox_page_says_an_invite_is_attached(db_app, web):
+    from tests.helpers_dashboard import coach_with_password, sign_in
+
+    coach = coach_with_password(db, working_hours=ALWAYS, is_owner=True)
+    token, html = request_session(web)
+    _book(web, token, slots_in(html)[0])
+    message = emails("session_booked")[0]
+    page = sign_in(db_app, coach).get(f"/dashboard/outbox/{message.id}").get_data(as_text=True)
+    assert "Calendar invite" in page and "invite.ics" in page
+    assert coach.id  # the owner sees every email

@@ -128,7 +128,7 @@ def test_reminders_a_day_and_an_hour_before_once_each_and_none_after_cancel(db_a
     db.session.commit()
     assert _reminders(start - timedelta(hours=25)) == []
     day = _reminders(start - timedelta(hours=24) + timedelta(minutes=1))
-    assert len(day) == 1 and "Tomorrow" in day[0].subject and day[0].ics is None
+    assert len(day) == 1 and "Reminder: your strategy session" in day[0].subject and day[0].ics is None
     assert len(_reminders(start - timedelta(hours=20))) == 1  # the sweep again: not twice
     hour = _reminders(start - timedelta(minutes=59))
     assert len(hour) == 2 and "In an hour" in hour[1].subject
