@@ -25,6 +25,8 @@ from coachapp.models.booking import IN_APP
 
 
 def send_session_reminders(rules: Rules, now: datetime) -> int:
+    """Queue the reminders due now; returns how many were due (queued now or before: the outbox
+    keeps one per purpose key)."""
     booking_rules = rules.booking
     window = rules.sequences.windows[booking_rules.remind_window]
     rows = db.session.execute(
@@ -33,17 +35,17 @@ def send_session_reminders(rules: Rules, now: datetime) -> int:
                Booking.start_at <= now + booking_rules.remind_day_before + timedelta(minutes=1),
                Lead.erased_at.is_(None))
     ).all()
-    queued = 0
+    due = 0
     for booking, lead, coach in rows:
         zone = booking.time_zone or lead.time_zone or coach.time_zone
         which = reminder_due(booking.start_at, booking.updated_at, now, booking_rules, window.hours(zone))
         if which is None:
             continue
         key = f"session-reminder:{booking.id}:{booking.start_at.isoformat(timespec='minutes')}:{which}"
-        message = queue_email(purpose_key=key, kind="session_reminder", to=lead.email_display,
+        queue_email(purpose_key=key, kind="session_reminder", to=lead.email_display,
                               template="session_reminder", lead_id=lead.id, soon=which == "hour",
                               first_name=lead.first_name, coach_name=coach.name,
                               when=when_text(booking.start_at, booking.end_at, zone),
                               details=call_details(lead, coach), urls=booking_urls(booking.id, booking.end_at))
-        queued += message is not None
-    return queued
+        due += 1
+    return due

@@ -173,3 +173,25 @@ def test_today_lists_sessions_with_attended_and_no_show(db_app):
     raw = db_app.test_client()
     assert raw.post(f"/dashboard/sessions/{ids[ana.id]}/outcome", data={"outcome": "attended"}).status_code in (
         302, 400, 401, 403)
+
+
+def test_the_beat_sweep_sends_session_reminders(db_app):
+    """``followups.sweep`` (beat, every minute) runs the session reminders with the rest, and commits."""
+    from coachapp.models import utcnow
+    from coachapp.tasks.followups import sweep_followups
+
+    coach = make_coach(db, working_hours=ALWAYS)
+    lead = _lead(coach, "a@example.com")
+    now = utcnow()
+    start = now + timedelta(minutes=45)  # imminent: the hour-before reminder is due at once
+    db.session.add(Booking(lead_id=lead.id, provider="coachapp", uid="sweep-1", coach_id=coach.id, start_at=start,
+                           end_at=start + timedelta(minutes=30), status="booked", created_at=now - timedelta(days=2),
+                           updated_at=now - timedelta(days=2)))
+    db.session.commit()
+    counts = sweep_followups()
+    assert counts["sessions"] == 1  # due (and queued once)
+    db.session.expire_all()
+    reminder = emails("session_reminder")[0]
+    assert reminder.purpose_key.endswith(":hour") and "In an hour" in reminder.subject
+    sweep_followups()
+    assert len(emails("session_reminder")) == 1  # once per purpose
