@@ -37,6 +37,10 @@ def rules_check(path: Path | None) -> None:
     sequences = rules.sequences.sequences
     click.echo(f"  sequences     {len(sequences)}: " + ", ".join(
         f"{s.id} ({len(s.steps)} steps, {s.audience})" for s in sequences))
+    booking = rules.booking
+    click.echo(f"  booking       slot picking {'on' if booking.slot_picking else 'off (coaches call back)'}: "
+               f"{booking.slot_minutes} min slots, {booking.buffer_minutes} min buffer, "
+               f"{booking.notice_minutes / 60:g} h notice, {booking.days_ahead} days ahead")
 
 
 @outbox_cli.command("sweep")

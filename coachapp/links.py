@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -62,3 +63,30 @@ def unsubscribe_token(lead_id: int) -> str:
     """The signed part of a lead's unsubscribe link (built here so the sequences that put it in
     every marketing email need nothing from the web layer)."""
     return unsubscribe_serializer().dumps({"lead": lead_id})
+
+
+#: Its own salt: a reschedule/cancel link is neither an unsubscribe link nor a calendar feed.
+BOOKING_SALT = "coachapp.booking"
+
+
+def booking_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(signing_keys(), salt=BOOKING_SALT)
+
+
+def booking_token(booking_id: int, until: datetime) -> str:
+    """Signed ``{"booking": id, "until": unix seconds}``: good until the session ends."""
+    return booking_serializer().dumps({"booking": booking_id, "until": int(until.timestamp())})
+
+
+@dataclass(frozen=True)
+class BookingUrls:
+    manage: str  # the confirmation page: the time, and the two links below
+    reschedule: str
+    cancel: str
+
+
+def booking_urls(booking_id: int, until: datetime) -> BookingUrls:
+    signed = booking_token(booking_id, until)
+    return BookingUrls(manage=external_url("public.session_booked", signed=signed),
+                       reschedule=external_url("public.session_reschedule", signed=signed),
+                       cancel=external_url("public.session_cancel", signed=signed))

@@ -29,6 +29,7 @@ from .scoring import RegionConfig, StabilityConfig, load_regions, load_stability
 if TYPE_CHECKING:  # imported lazily in load_rules: coachapp.leads and .followups build on this package
     from coachapp.followups.policy import SequenceRules
     from coachapp.leads.priority import LeadRules
+    from coachapp.leads.slots import BookingRules
 
 FILES = (
     "sources.yaml",
@@ -45,6 +46,7 @@ FILES = (
     "leads/assignment.yaml",
     "leads/priority.yaml",
     "sequences.yaml",
+    "booking.yaml",
 )
 
 
@@ -85,6 +87,7 @@ class Rules:
     schedule: ScheduleConfig
     leads: LeadRules
     sequences: SequenceRules
+    booking: BookingRules
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -279,6 +282,9 @@ def load_rules(root: Path | str) -> Rules:
     from coachapp.followups.policy import load_sequence_rules
 
     sequences = load_sequence_rules(data["sequences.yaml"], issues("sequences.yaml"))
+    from coachapp.leads.slots import load_booking_rules
+
+    booking = load_booking_rules(data["booking.yaml"], issues("booking.yaml"), sequences.windows)
     if errors:
         raise RulesError(errors)
     return Rules(
@@ -296,4 +302,5 @@ def load_rules(root: Path | str) -> Rules:
         schedule=schedule,
         leads=leads,
         sequences=sequences,
+        booking=booking,
     )

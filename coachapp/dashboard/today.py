@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, union
+from sqlalchemy import Select, and_, func, or_, select, union
 
 from coachapp.extensions import db
 from coachapp.leads.worklist import clinician_first, fresh_leads, in_care, open_tasks_before, untouched_new
 from coachapp.leads.worktime import end_of_local_day
-from coachapp.models import Coach, CoachTask, Lead
+from coachapp.models import Booking, Coach, CoachTask, Lead
 
 UPCOMING_DAYS = 7
 
@@ -28,6 +28,7 @@ class Board:
     due_today: list[tuple[CoachTask, Lead]] = field(default_factory=list)
     new: list[tuple[CoachTask | None, Lead]] = field(default_factory=list)
     upcoming: list[tuple[CoachTask, Lead]] = field(default_factory=list)
+    sessions: list[tuple[Booking, Lead]] = field(default_factory=list)
 
 
 def board(coach: Coach, now: datetime) -> Board:
@@ -51,7 +52,25 @@ def board(coach: Coach, now: datetime) -> Board:
     out.upcoming = [(task, lead) for task, lead in out.upcoming if lead.id not in new_ids]  # each lead once
     out.overdue, out.due_today, out.upcoming = (
         clinician_first(out.overdue), clinician_first(out.due_today), clinician_first(out.upcoming))
+    out.sessions = sessions(coach, now, week_end)
     return out
+
+
+#: A session stays on Today to be marked attended / no-show for this long after it started.
+MARK_WITHIN = timedelta(days=3)
+
+
+def sessions(coach: Coach, now: datetime, until: datetime) -> list[tuple[Booking, Lead]]:
+    """The coach's booked sessions (in-app ones carry the coach; a webhook's belongs to its
+    lead's owner), from those still to be marked to this week's."""
+    rows = db.session.execute(
+        select(Booking, Lead).join(Lead, Lead.id == Booking.lead_id)
+        .where(Booking.status == "booked", Booking.start_at >= now - MARK_WITHIN, Booking.start_at < until,
+               Lead.erased_at.is_(None),
+               or_(Booking.coach_id == coach.id, and_(Booking.coach_id.is_(None), Lead.owner_id == coach.id)))
+        .order_by(Booking.start_at)
+    ).all()
+    return [(booking, lead) for booking, lead in rows]
 
 
 def waiting_count(coach: Coach, now: datetime) -> int:

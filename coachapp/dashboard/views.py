@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -17,12 +17,13 @@ from coachapp.dashboard.access import lead_or_404, lead_scope
 from coachapp.dashboard.templating import coach_time
 from coachapp.emails import outbox
 from coachapp.extensions import db
-from coachapp.leads import actions
+from coachapp.leads import actions, scheduling
 from coachapp.leads.actions import ActionError
 from coachapp.models import (
     SERVICES,
     STAGES,
     AssessmentSubmission,
+    Booking,
     Coach,
     CoachTask,
     Enrollment,
@@ -44,6 +45,24 @@ def today() -> str:
 
 
 # --- the lead page ------------------------------------------------------------------------
+
+@bp.post("/sessions/<int:booking_id>/outcome")
+def session_outcome(booking_id: int) -> Response:
+    """Attended → session held; no-show → no_show (which starts the no-show sequence)."""
+    booking = db.get_or_404(Booking, booking_id)
+    outcome = request.form.get("outcome", "")
+    if outcome not in ("attended", "no_show"):
+        abort(400)
+
+    def run(lead, coach, now):
+        try:
+            scheduling.mark(get_rules(), booking, outcome, coach, now)
+        except ValueError as exc:
+            raise ActionError(str(exc)) from exc
+
+    return _act(booking.lead_id, run, "Marked as attended." if outcome == "attended" else "Marked as a no-show.",
+                "timeline", default=url_for(".today"))
+
 
 @bp.get("/leads/<int:lead_id>")
 def lead(lead_id: int) -> str | Response:
@@ -87,7 +106,7 @@ def lead(lead_id: int) -> str | Response:
         coaches=coaches, stages=STAGES, services=SERVICES, now=utcnow(), enrollments=enrollments, steps=steps)
 
 
-def _act(lead_id: int, action, success: str, anchor: str) -> Response:
+def _act(lead_id: int, action, success: str, anchor: str, default: str | None = None) -> Response:
     """Run one lead action for the signed-in coach, commit, and go back to where the action was
     (``anchor`` on the lead page, unless the form says where it came from)."""
     coach = current_user._get_current_object()
@@ -100,7 +119,7 @@ def _act(lead_id: int, action, success: str, anchor: str) -> Response:
     else:
         outbox.commit()
         flash(success, "ok")
-    return redirect(_back(url_for(".lead", lead_id=lead_id, _anchor=anchor)))
+    return redirect(_back(default or url_for(".lead", lead_id=lead_id, _anchor=anchor)))
 
 
 def _back(default: str) -> str:

@@ -67,7 +67,7 @@ _outbox = _outbox_t.c
 
 #: What the claim reads back (``UPDATE … RETURNING``): everything the send needs, in one statement.
 _CLAIMED = (_outbox.attempts, _outbox.lead_id, _outbox.kind, _outbox.to_address, _outbox.subject,
-            _outbox.text_body, _outbox.html_body, _outbox.headers, _outbox.message_id)
+            _outbox.text_body, _outbox.html_body, _outbox.headers, _outbox.message_id, _outbox.ics)
 
 
 def _claim(message_id: int, now: datetime) -> _Job | None:

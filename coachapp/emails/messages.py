@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, render_template
 
 from coachapp.models import OutboxMessage, utcnow
+from coachapp.session_calendar import method_of
 
 
 @dataclass(frozen=True)
@@ -49,4 +50,10 @@ def to_mime(message: OutboxMessage | Any, sender: str, reply_to: str | None = No
         mime[key] = value
     mime.set_content(message.text_body)
     mime.add_alternative(message.html_body, subtype="html")
+    if message.ics:  # a session invite: inline (calendar apps show Accept) and as a file
+        method = method_of(message.ics)
+        mime.add_alternative(message.ics, subtype="calendar", params={"method": method})
+        mime.add_attachment(message.ics.encode("utf-8"), maintype="text", subtype="calendar",
+                            filename="cancel.ics" if method == "CANCEL" else "invite.ics",
+                            params={"method": method})
     return mime

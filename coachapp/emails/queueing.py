@@ -46,6 +46,7 @@ def queue_email(
     capped: bool = False,
     fresh: bool = False,
     new_recipient: bool = False,
+    ics: str | None = None,
     **context: Any,
 ) -> OutboxMessage | None:
     """Add an outbox row (idempotent per ``purpose_key``); flushed, not committed.
@@ -90,6 +91,7 @@ def queue_email(
         text_body=rendered.text,
         html_body=rendered.html,
         headers=headers or {},
+        ics=ics,
         message_id=new_message_id(domain),
         status="queued",
         next_attempt_at=now,

@@ -196,12 +196,19 @@ def _cancelled(rules: Rules, event: BookingEvent, lead: Lead, booking: Booking |
     if booking is not None:
         booking.status = "cancelled"
     add_event(lead.id, "booking", f"Booking cancelled via {event.label}: {when}", now, **_data(event, booking))
+    return "cancelled" if after_cancellation(rules, lead, booking, when, now, by=event.label) else "unchanged"
+
+
+def after_cancellation(rules: Rules, lead: Lead, booking: Booking | None, when: str, now: datetime,
+                       by: str) -> bool:
+    """A lead at ``session_booked`` with no other booking left goes back to the stage it had
+    before booking, and its owner gets a follow-up task (also used by in-app cancellations)."""
     if lead.stage != "session_booked" or _other_bookings(lead, booking):
-        return "unchanged"
+        return False
     before = booking.stage_before if booking is not None else None
-    _move(rules, lead, before if before in RETURN_TO else "contacted", event, now)
+    triage.change_stage(rules, lead, before if before in RETURN_TO else "contacted", now, by=by)
     _follow_up_task(rules, lead, when, now)
-    return "cancelled"
+    return True
 
 
 def _other_bookings(lead: Lead, booking: Booking | None) -> bool:

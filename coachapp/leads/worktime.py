@@ -132,6 +132,16 @@ def _windows_from(hours: WorkingHours, at: datetime) -> Iterator[tuple[datetime,
         day += timedelta(days=1)
 
 
+def windows_between(hours: WorkingHours, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The working windows (UTC start, end) that overlap ``start``..``end``, clipped to neither."""
+    begin, finish = _aware(start, "start"), _aware(end, "end")
+    for win_start, win_end in _windows_from(hours, begin):
+        if win_start >= finish:
+            return
+        if win_end > begin:
+            yield win_start, win_end
+
+
 def add_working_minutes(hours: WorkingHours, start: datetime, minutes: float) -> datetime:
     """The UTC moment ``minutes`` of working time after ``start``.
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coachapp.models.base import Base, TimestampMixin, utcnow
 
-BOOKING_STATUSES = ("booked", "rescheduling", "cancelled", "no_show")
+BOOKING_STATUSES = ("booked", "rescheduling", "cancelled", "no_show", "held")
+#: Bookings made in the app (the slot picker after the strategy-session form).
+IN_APP = "coachapp"
+#: An in-app booking holds its slot while it is booked (the partial unique indexes below).
+_ACTIVE_IN_APP = text("provider = 'coachapp' AND status = 'booked'")
 
 
 class WebhookEvent(Base):
@@ -32,9 +36,20 @@ class Booking(TimestampMixin, Base):
     """A meeting booked through a provider; a reschedule moves it (and takes the new uid)."""
 
     __tablename__ = "bookings"
-    __table_args__ = (UniqueConstraint("provider", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "uid"),
+        # The hold: one booked in-app session per coach and start time (two requests for the same
+        # slot: the second INSERT/UPDATE fails), and one per lead (booking again = rescheduling).
+        # Partial, so a cancelled booking frees its slot by its status alone.
+        Index("uq_bookings_coach_slot", "coach_id", "start_at", unique=True,
+              sqlite_where=_ACTIVE_IN_APP, postgresql_where=_ACTIVE_IN_APP),
+        Index("uq_bookings_lead_in_app", "lead_id", unique=True,
+              sqlite_where=_ACTIVE_IN_APP, postgresql_where=_ACTIVE_IN_APP),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("coaches.id", ondelete="SET NULL"), index=True)
+    sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE: +1 per reschedule or cancel
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(20))
     uid: Mapped[str] = mapped_column(String(500))

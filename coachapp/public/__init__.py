@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from coachapp.public import calendar, embed, strategy, templating, tracking, unsubscribe, views, visits  # noqa: E402,F401
+from coachapp.public import (  # noqa: E402,F401
+    calendar,
+    embed,
+    sessions,
+    strategy,
+    templating,
+    tracking,
+    unsubscribe,
+    views,
+    visits,
+)

@@ -234,3 +234,11 @@ class QuickStrategyForm(_StrategyBase):
 
     FIELDS = ("goals", "services", "delivery", "preferred_contact", "contact_times", "phone",
               "time_zone", "consent")
+
+
+class SlotForm(FlaskForm):
+    """CSRF only: the slot (``start``) is one of the free slots, checked by the service."""
+
+
+class CancelForm(FlaskForm):
+    """CSRF only: cancelling a session is a POST after a confirmation page."""

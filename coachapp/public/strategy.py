@@ -22,7 +22,7 @@ from coachapp.leads.intake import (
 )
 from coachapp.leads.services import InvalidEmail
 from coachapp.models import AssessmentSubmission, Coach, CoachTask, Lead, StrategyRequest, utcnow
-from coachapp.public import antispam, bp
+from coachapp.public import antispam, bp, sessions
 from coachapp.public.forms import QuickStrategyForm, StrategySessionForm, choices
 from coachapp.public.tracking import first_touch
 from coachapp.rules_store import get_rules
@@ -176,4 +176,4 @@ def strategy_thanks(token: str) -> str:
     ).scalar_one_or_none()
     return render_template("public/strategy_thanks.html", lead=lead, request_row=req,
                            next_step=briefs.next_step(lead, req, coach, task),
-                           took_assessment=req.assessment_submission_id is not None)
+                           took_assessment=req.assessment_submission_id is not None, **sessions.picker_for(lead))

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from coachapp.emails import outbox
 from coachapp.extensions import db
-from coachapp.followups import reminders, services
+from coachapp.followups import reminders, services, session_reminders
 from coachapp.models import utcnow
 from coachapp.rules_store import get_rules
 
@@ -16,7 +16,8 @@ def sweep_followups() -> dict[str, int]:
     now = utcnow()
     counts = services.sweep(get_rules(), now)
     for name, job in (("due", reminders.remind_due), ("overdue", reminders.escalate_overdue),
-                      ("digests", reminders.send_digests)):
+                      ("digests", reminders.send_digests),
+                      ("sessions", lambda at: session_reminders.send_session_reminders(get_rules(), at))):
         try:
             counts[name] = job(now)
             outbox.commit()
