@@ -150,11 +150,12 @@ def test_ten_thousand_rows(db_app):
     lines = ["email,first_name,last_name,stage,source"]
     lines += [f"runner{i}@example.com,Runner{i},Test,{'contacted' if i % 3 else 'new'},club" for i in range(10_000)]
     lines += ["runner5@example.com,Dup,,,"]  # a duplicate in the file
+    lines += ["not-an-email,Bad,,,", "runner@@example.com,Bad,,,"]  # bad rows
     db.session.add(Lead(email="runner7@example.com", email_display="runner7@example.com", stage="new",
                         created_at=NOW, updated_at=NOW))
     db.session.commit()
     job = run(job_for("\n".join(lines) + "\n"))
-    assert (job.created_count, job.updated_count, job.rejected_count, job.processed_rows) == (9999, 1, 1, 10_001)
+    assert (job.created_count, job.updated_count, job.rejected_count, job.processed_rows) == (9999, 1, 3, 10_003)
     assert db.session.scalar(select(func.count()).select_from(Lead)) == 10_000
     assert db.session.scalar(select(func.count()).select_from(LeadEvent).where(LeadEvent.kind == "imported")) \
         == 10_000
