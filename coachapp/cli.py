@@ -140,5 +140,7 @@ def coaches_list() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli):
+    from coachapp.cli_priority import priority_cli
+
+    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli, priority_cli):
         app.cli.add_command(group)

@@ -16,7 +16,8 @@ WEB = ("coachapp.dashboard", "coachapp.public", "coachapp.api", "coachapp.auth",
 PURE = ("coachapp.assessment", "coachapp.leads.priority", "coachapp.leads.slots", "coachapp.session_calendar",
         "coachapp.leads.assignment", "coachapp.leads.task_rules",
         "coachapp.leads.worktime", "coachapp.leads.screens", "coachapp.leads.booking_events",
-        "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing")
+        "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing",
+        "coachapp.leads.weights", "coachapp.leads.weights_diff")
 #: package → the packages it must never import
 FORBIDDEN = {
     "coachapp.leads": (*WEB, "coachapp.followups", "coachapp.tasks"),

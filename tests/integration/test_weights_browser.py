@@ -1,0 +1,90 @@
+"""Insights → Priority weights in Chromium on a 390 px phone and a 1280 px laptop, signed in as the
+owner over a seeded data set (a fit with a proposed diff) and over an empty one (too few
+outcomes): no sideways scroll, no axe-core violations, the diff downloads, full-page screenshots
+in test-artifacts/ (weights-*.png)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import clean_tables, dispose, free_port, migrate_up
+from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_weights import seed_outcomes
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.conftest import app_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+VIEWPORTS = {390: PHONE, 1280: DESKTOP}
+OWNER = "brian.murray@motive-training.example"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("weights-pages")
+    port = free_port()
+    app = app_for(embedded_env(tmp, port, "w"))
+    migrate_up(app)
+    clean_tables(app)
+    with app.app_context():
+        from coachapp.extensions import db
+        from coachapp.models import utcnow
+
+        coach_with_password(db, name="Brian Murray", email=OWNER, is_owner=True, time_zone="America/Denver")
+        seed_outcomes(2000, utcnow())
+    try:
+        with serving(app, port) as base:
+            yield base
+    finally:
+        dispose(app)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch_chromium()
+
+
+def _check_page(page, shot: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner == page.viewport_size["width"], f"{shot}: scrolls sideways ({scroll} > {inner})"
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
+
+
+def _signed_in(browser, site, width):
+    context = browser.new_context(**VIEWPORTS[width], accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{site}/auth/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard/")
+    return context, page
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_weights_page_with_a_fit(site, browser, width):
+    context, page = _signed_in(browser, site, width)
+    try:
+        page.goto(f"{site}/dashboard/insights")
+        page.get_by_role("link", name="Priority weights").click()
+        page.wait_for_url("**/dashboard/insights/weights")
+        assert page.get_by_role("heading", name="Priority weights", level=1).is_visible()
+        assert page.get_by_role("cell", name="fit.desk_bound").is_visible()
+        _check_page(page, f"weights-fit-{width}.png")
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Download the proposed priority.yaml diff").click()
+        assert info.value.suggested_filename == "priority.yaml.diff"
+        assert "+++ b/rules/leads/priority.yaml" in open(info.value.path(), encoding="utf-8").read()
+        page.get_by_label("Leads created since (optional)").fill("2099-01-01")
+        page.get_by_role("button", name="Fit again").click()
+        page.wait_for_url("**/weights?since=2099-01-01")
+        assert page.get_by_text("Too few outcomes to fit").is_visible()
+        _check_page(page, f"weights-too-few-{width}.png")
+    finally:
+        context.close()
