@@ -1,8 +1,9 @@
 """``flask priority fit``: fit the priority weights to outcomes and propose a priority.yaml diff.
 
 Prints the counts, the held-out AUCs and the per-rule table; writes the proposed diff to
-``--out`` (or prints it). It never writes into the rules folder: applying the diff is the
-owner's decision (``git apply`` / ``patch -p1``, then ``flask rules check``).
+``--out`` (or prints it), and keeps the fit like the page's (the page then shows it). It never
+writes into the rules folder: applying the diff is the owner's decision (``git apply`` /
+``patch -p1``, then ``flask rules check``).
 """
 
 from __future__ import annotations
@@ -65,15 +66,14 @@ def report_lines(report) -> list[str]:
               help="Write the proposed priority.yaml diff to this file (default: print it). Not inside rules/.")
 def priority_fit(since: datetime | None, decided_after_days: int, out: Path | None) -> None:
     """Fit the priority rules' points to outcomes; print the table and a proposed diff (never applied)."""
-    from coachapp.leads.weights_outcomes import fit_from_outcomes, priority_yaml
-    from coachapp.models import utcnow
+    from coachapp.leads.weight_fits import fit_now
     from coachapp.rules_store import get_rules
 
     rules_dir = Path(current_app.config["RULES_DIR"]).resolve()
     if out is not None and out.resolve().is_relative_to(rules_dir):
         raise click.BadParameter("the proposed diff is never written into the rules folder", param_hint="--out")
-    report = fit_from_outcomes(get_rules(), priority_yaml(rules_dir), utcnow(),
-                               since.date() if since else None, decided_after_days)
+    report = fit_now(get_rules(), str(rules_dir), since.date() if since else None, decided_after_days,
+                     "flask priority fit")
     for line in report_lines(report):
         click.echo(line)
     if not report.fit.enough:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -290,3 +290,16 @@ def fit_weights(rules: LeadRules, samples: Sequence[Sample]) -> FitResult:
         auc_model=auc(model_scores, held_y), ci_current=ci_current, ci_suggested=ci_suggested,
         ci_change=ci_change,
     )
+
+
+def result_to_dict(result: FitResult) -> dict[str, Any]:
+    """JSON-serialisable (stored with a fit); ``result_from_dict`` rebuilds an equal result."""
+    return asdict(result)
+
+
+def result_from_dict(data: Mapping[str, Any]) -> FitResult:
+    def interval(raw: Any) -> Interval | None:
+        return Interval(**raw) if raw else None
+
+    return FitResult(**{**data, "rules": tuple(RuleRow(**r) for r in data.get("rules", ())),
+                        **{k: interval(data.get(k)) for k in ("ci_current", "ci_suggested", "ci_change")}})

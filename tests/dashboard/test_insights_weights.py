@@ -12,13 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from coachapp.assessment import load_rules
 from coachapp.extensions import db
+from coachapp.leads import weight_fits
 from coachapp.leads.triage import change_stage
 from coachapp.leads.weights import columns
 from coachapp.leads.weights_outcomes import fit_from_outcomes, outcome_samples, priority_yaml
-from coachapp.models import Booking, Lead, utcnow
+from coachapp.models import Booking, Lead, WeightFit, utcnow
 from coachapp.rules_store import get_rules
 from tests.conftest import Browserish
 from tests.helpers import CORE, complete_assessment
@@ -123,6 +125,8 @@ def test_cli_prints_the_table_and_writes_the_diff_outside_rules(seeded, db_app, 
     assert not (RULES_DIR / "leads" / "x.diff").exists()
     bad = runner.invoke(args=["priority", "fit", "--since", "yesterday"])
     assert bad.exit_code == 2 and "--since" in bad.output
+    stored = db.session.execute(select(WeightFit).order_by(WeightFit.id)).scalars().first()
+    assert (stored.status, stored.created_by, stored.diff) == ("done", "flask priority fit", diff)
     assert rules_fingerprint() == before
 
 
@@ -139,32 +143,73 @@ def team(db_app):
             "sam": coach_with_password(db, name="Sam Mobility", email="sam@motive.example")}
 
 
-def test_owner_page_shows_the_fit_and_the_diff_downloads(seeded, db_app, team, tmp_path: Path):
+def _fit_now(web, since: str = "") -> WeightFit:
+    """Press "Fit now", then run the queued fit as the worker would (the task's body)."""
+    web.get("/dashboard/insights/weights")  # the form's CSRF token
+    response = web.post("/dashboard/insights/weights/fit", {"since": since})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    fit = db.session.execute(select(WeightFit).order_by(WeightFit.id.desc())).scalars().first()
+    assert fit.status == "queued"
+    assert weight_fits.run(fit.id, get_rules(), str(RULES_DIR)) == "done"
+    assert weight_fits.run(fit.id, get_rules(), str(RULES_DIR)) == "not queued"  # a second delivery: nothing
+    db.session.expire_all()
+    return db.session.get(WeightFit, fit.id)
+
+
+def test_owner_fits_in_the_background_and_downloads_the_diff(seeded, db_app, team, tmp_path: Path):
     before = rules_fingerprint()
     web = sign_in(db_app, team["owner"])
-    page = web.get("/dashboard/insights/weights")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    for text in ("Priority weights", "Logistic regression (scikit-learn LogisticRegression",
-                 "Ranking quality on held-out",
+    first = web.get("/dashboard/insights/weights").get_data(as_text=True)
+    assert "No fit yet" in first and "Fit now" in first and "Download the proposed" not in first
+    assert web.get("/dashboard/insights/weights/priority.yaml.diff").status_code == 409
+    queued = web.post("/dashboard/insights/weights/fit", {"since": ""}, follow_redirects=True)
+    assert "Fitting in the background" in queued.get_data(as_text=True)
+    assert "waiting for the worker" in queued.get_data(as_text=True)
+    db.session.execute(delete(WeightFit))
+    db.session.commit()
+    fit = _fit_now(web)
+    assert fit.status == "done" and fit.rules_version == get_rules().version and fit.seconds is not None
+    assert fit.created_by == "Brian Owner" and fit.report["counts"]["converted"] == seeded.converted
+    html = web.get("/dashboard/insights/weights").get_data(as_text=True)
+    for text in ("Logistic regression (scikit-learn LogisticRegression", "Ranking quality on held-out",
                  "Tier with the current points", "Tier with the suggested points", "<code>fit.desk_bound</code>",
-                 "Download the proposed priority.yaml diff", f"{seeded.converted} booked a session or became a client"):
+                 "Download the proposed priority.yaml diff", f"{seeded.converted} booked a session or became a client",
+                 "by Brian Owner"):
         assert text in html, text
+    assert "waiting for the worker" not in html and "No fit yet" not in html
     download = web.get("/dashboard/insights/weights/priority.yaml.diff")
     assert download.status_code == 200 and download.mimetype == "text/x-diff"
     assert download.headers["Content-Disposition"] == 'attachment; filename="priority.yaml.diff"'
+    assert download.get_data(as_text=True) == fit.diff
     (tmp_path / "p.diff").write_bytes(download.data)
     shutil.copytree(RULES_DIR, tmp_path / "rules")
     subprocess.run(["git", "apply", "--check", "p.diff"], cwd=tmp_path, check=True)
+    fit.rules_version = "sha256:0000000000000000"  # the rules changed since: the diff is not offered
+    db.session.commit()
+    stale = web.get("/dashboard/insights/weights").get_data(as_text=True)
+    assert "The rules have changed since this fit" in stale and "Download the proposed" not in stale
+    assert web.get("/dashboard/insights/weights/priority.yaml.diff").status_code == 409
+    assert rules_fingerprint() == before
+
+
+def test_a_fit_per_since_date_and_bad_input(seeded, db_app, team):
+    web = sign_in(db_app, team["owner"])
+    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    fit = _fit_now(web, since=tomorrow)
+    assert fit.since.isoformat() == tomorrow
+    later = web.get(f"/dashboard/insights/weights?since={tomorrow}").get_data(as_text=True)
+    assert "Too few outcomes to fit: 0 leads" in later and "Download the proposed" not in later
+    assert "No fit yet" in web.get("/dashboard/insights/weights").get_data(as_text=True)  # none on all leads
     odd = web.get("/dashboard/insights/weights?since=not-a-date")
     assert odd.status_code == 200 and "is not a date (use YYYY-MM-DD)" in odd.get_data(as_text=True)
-    later = web.get(f"/dashboard/insights/weights?since={(utcnow() + timedelta(days=1)).date().isoformat()}")
-    assert "Too few outcomes to fit: 0 leads" in later.get_data(as_text=True)
-    assert rules_fingerprint() == before
+    bad = web.post("/dashboard/insights/weights/fit", {"since": "yesterday"}, follow_redirects=True)
+    assert bad.status_code == 200 and "Enter the date as YYYY-MM-DD" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(WeightFit)) == 1
 
 
 def test_too_few_outcomes_page_and_no_download(db_app, team):
     web = sign_in(db_app, team["owner"])
+    _fit_now(web)
     html = web.get("/dashboard/insights/weights").get_data(as_text=True)
     assert "Too few outcomes to fit: 0 leads with an outcome" in html
     assert "Download the proposed" not in html and "Ranking quality" not in html
@@ -177,5 +222,8 @@ def test_owner_only(db_app, team):
     coach = sign_in(app, team["sam"])
     assert coach.get("/dashboard/insights/weights").status_code == 403
     assert coach.get("/dashboard/insights/weights/priority.yaml.diff").status_code == 403
+    coach.get("/dashboard/")  # a valid CSRF token (the sign-out form): the role, not the token, refuses
+    assert coach.post("/dashboard/insights/weights/fit", {"since": ""}).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(WeightFit)) == 0
     anonymous = Browserish(app.test_client()).get("/dashboard/insights/weights")  # a fresh g: nobody
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]

@@ -1,9 +1,12 @@
 """Insights → Priority weights in Chromium on a 390 px phone and a 1280 px laptop, signed in as the
 owner over a seeded data set (a fit with a proposed diff) and over an empty one (too few
-outcomes): no sideways scroll, no axe-core violations, the diff downloads, full-page screenshots
-in test-artifacts/ (weights-*.png)."""
+outcomes), and "Fit now" queueing a fit: no sideways scroll, no axe-core violations, the diff
+downloads, full-page screenshots in test-artifacts/ (weights-*.png)."""
 
 from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -28,10 +31,16 @@ def site(tmp_path_factory):
     clean_tables(app)
     with app.app_context():
         from coachapp.extensions import db
+        from coachapp.leads import weight_fits
+        from coachapp.leads.weights_outcomes import DECIDED_AFTER_DAYS
         from coachapp.models import utcnow
+        from coachapp.rules_store import get_rules
 
         coach_with_password(db, name="Brian Murray", email=OWNER, is_owner=True, time_zone="America/Denver")
         seed_outcomes(2000, utcnow())
+        # two fits done (no worker here): on all leads, and on leads created since 2099 (none)
+        for since in (None, date(2099, 1, 1)):
+            weight_fits.fit_now(get_rules(), app.config["RULES_DIR"], since, DECIDED_AFTER_DAYS, "Brian Murray")
     try:
         with serving(app, port) as base:
             yield base
@@ -75,16 +84,21 @@ def test_weights_page_with_a_fit(site, browser, width):
         page.get_by_role("link", name="Priority weights").click()
         page.wait_for_url("**/dashboard/insights/weights")
         assert page.get_by_role("heading", name="Priority weights", level=1).is_visible()
-        assert page.get_by_role("cell", name="fit.desk_bound").is_visible()
+        assert page.get_by_role("rowheader", name="fit.desk_bound").is_visible()
         _check_page(page, f"weights-fit-{width}.png")
         with page.expect_download() as info:
             page.get_by_role("link", name="Download the proposed priority.yaml diff").click()
         assert info.value.suggested_filename == "priority.yaml.diff"
-        assert "+++ b/rules/leads/priority.yaml" in open(info.value.path(), encoding="utf-8").read()
-        page.get_by_label("Leads created since (optional)").fill("2099-01-01")
-        page.get_by_role("button", name="Fit again").click()
-        page.wait_for_url("**/weights?since=2099-01-01")
+        assert "+++ b/rules/leads/priority.yaml" in Path(info.value.path()).read_text(encoding="utf-8")
+        page.goto(f"{site}/dashboard/insights/weights?since=2099-01-01")
         assert page.get_by_text("Too few outcomes to fit").is_visible()
         _check_page(page, f"weights-too-few-{width}.png")
+        page.get_by_label("Leads created since (optional)").fill("2026-01-01")
+        page.get_by_role("button", name="Fit now").click()
+        page.wait_for_url("**/weights?since=2026-01-01")
+        assert page.get_by_text("Fitting in the background").is_visible()
+        assert page.get_by_text("waiting for the worker").is_visible()  # no worker in this test
+        assert page.get_by_text("No fit yet for the leads created since 2026-01-01").is_visible()
+        _check_page(page, f"weights-queued-{width}.png")
     finally:
         context.close()
