@@ -1,6 +1,6 @@
 """Insights → Priority weights (owner only): the last fit of the priority points to outcomes, a
 "Fit now" form that queues a new one for the worker, and the proposed ``priority.yaml`` diff as
-a download. A fit at 100,000 leads takes seconds (docs/benchmarks.md), so it is never computed
+a download. A fit at 100,000 leads takes ~8 s (docs/benchmarks.md), so it is never computed
 in the request; the last one done is kept (``leads/weight_fits.py``). Nothing is applied."""
 
 from __future__ import annotations

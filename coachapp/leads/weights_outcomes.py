@@ -102,7 +102,8 @@ def _assessments(since: datetime | None) -> Select[Any]:
                     a.answers["race_date"].as_string(), a.answers["current_pain_nrs"].as_float(),
                     a.answers["injury_history"].as_string(), a.answers["desk_hours"].as_string(),
                     a.result["flags"], a.result[("derived", "self_tests_completed")].as_float(),
-                    a.result[("safety", "level")].as_string())
+                    # the column (set on completion) spares the database a parse of the result
+                    func.coalesce(a.safety_level, a.result[("safety", "level")].as_string()))
              .where(a.status == "completed", a.lead_id.is_not(None), a.completed_at.is_not(None))
              .order_by(a.completed_at, a.id))
     return query.where(a.lead_id.in_(_lead_ids(since))) if since is not None else query
