@@ -57,9 +57,10 @@ def latest_done(since: date | None, decided_after_days: int) -> WeightFit | None
 
 
 def pending(since: date | None, decided_after_days: int) -> WeightFit | None:
-    """The newest fit for these leads still queued or running, if newer than the last one done."""
+    """The newest fit for these leads asked for after the last one done: queued, running or
+    failed (the page says which), or None."""
     done = latest_done(since, decided_after_days)
-    query = select(WeightFit).where(WeightFit.status.in_(("queued", "running")), *_same(since, decided_after_days))
+    query = select(WeightFit).where(WeightFit.status != "done", *_same(since, decided_after_days))
     if done is not None:
         query = query.where(WeightFit.id > done.id)
     return db.session.execute(query.order_by(WeightFit.id.desc()).limit(1)).scalar_one_or_none()

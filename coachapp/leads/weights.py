@@ -236,7 +236,7 @@ def suggest_points(cols: Sequence[Column], coefs: Sequence[float | None]) -> lis
     return out
 
 
-def _too_few(samples: Sequence[Sample], train: np.ndarray, y: np.ndarray) -> str:
+def _too_few(train: np.ndarray, y: np.ndarray) -> str:
     pos, neg = int(y.sum()), int(len(y) - y.sum())
     if len(y) < MIN_LEADS or pos < MIN_PER_CLASS or neg < MIN_PER_CLASS:
         return (f"Too few outcomes to fit: {len(y)} leads with an outcome ({pos} converted, {neg} not); "
@@ -255,7 +255,7 @@ def fit_weights(rules: LeadRules, samples: Sequence[Sample]) -> FitResult:
     counts = {"leads": len(y), "converted": int(y.sum()), "train": int(train.sum()),
               "train_converted": int(y[train].sum()), "held_out": int((~train).sum()),
               "held_out_converted": int(y[~train].sum())}
-    reason = _too_few(samples, train, y)
+    reason = _too_few(train, y)
     if reason:
         return FitResult(enough=False, message=reason, **counts)
     x = np.array([s.features for s in samples], dtype=np.int8).reshape(len(samples), len(cols))

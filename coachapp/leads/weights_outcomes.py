@@ -11,7 +11,8 @@ their outcome says nothing about the weights) are left out and counted.
 function the app tiers with) from what was stored *before* the lead converted: the latest
 completed assessment and strategy request at or before its first booking or converted stage
 move, a reply only if it came before, and the stage as it was ("new"), so ``session_booked``
-and the stage — the outcome itself — never leak into the features. The lead's stored reasons
+and the stage — the outcome itself — never leak into the features. A converted lead with no
+booking or stage move stored (imported as a client) is read with everything it has. The lead's stored reasons
 are not used: they are re-scored after every change, so they include the booking.
 
 Set-based: five statements (leads, first booking per lead, first converted stage move per lead,

@@ -227,3 +227,17 @@ def test_owner_only(db_app, team):
     assert db.session.scalar(select(func.count()).select_from(WeightFit)) == 0
     anonymous = Browserish(app.test_client()).get("/dashboard/insights/weights")  # a fresh g: nobody
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
+
+
+def test_a_fit_that_fails_is_recorded_and_said(db_app, team, tmp_path: Path):
+    web = sign_in(db_app, team["owner"])
+    web.get("/dashboard/insights/weights")
+    web.post("/dashboard/insights/weights/fit", {"since": ""})
+    fit = db.session.execute(select(WeightFit)).scalar_one()
+    with pytest.raises(FileNotFoundError):  # the worker sees the error (and Celery logs it)
+        weight_fits.run(fit.id, get_rules(), str(tmp_path / "no-rules-here"))
+    db.session.expire_all()
+    fit = db.session.get(WeightFit, fit.id)
+    assert fit.status == "failed" and fit.error.startswith("FileNotFoundError") and fit.finished_at
+    html = web.get("/dashboard/insights/weights").get_data(as_text=True)
+    assert "did not finish (FileNotFoundError" in html and "Press “Fit now” to try again" in html
