@@ -33,8 +33,11 @@ def report_of(fit: WeightFit) -> WeightsReport | None:
     """The stored report of a fit that is done (None otherwise)."""
     if fit.status != "done" or not fit.report:
         return None
-    return WeightsReport(fit=result_from_dict(fit.report["fit"]), counts=OutcomeCounts(**fit.report["counts"]),
-                         diff=fit.diff or "", since=fit.since, decided_after_days=fit.decided_after_days)
+    try:
+        return WeightsReport(fit=result_from_dict(fit.report["fit"]), counts=OutcomeCounts(**fit.report["counts"]),
+                             diff=fit.diff or "", since=fit.since, decided_after_days=fit.decided_after_days)
+    except (KeyError, TypeError):  # stored by an older version of this code: as if there were none
+        return None
 
 
 def queue_fit(by: Coach | None, since: date | None, decided_after_days: int, now: datetime) -> WeightFit:

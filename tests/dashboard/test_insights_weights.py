@@ -241,3 +241,13 @@ def test_a_fit_that_fails_is_recorded_and_said(db_app, team, tmp_path: Path):
     assert fit.status == "failed" and fit.error.startswith("FileNotFoundError") and fit.finished_at
     html = web.get("/dashboard/insights/weights").get_data(as_text=True)
     assert "did not finish (FileNotFoundError" in html and "Press “Fit now” to try again" in html
+
+
+def test_a_stored_report_of_another_shape_is_no_fit_not_a_500(db_app, team):
+    db.session.add(WeightFit(created_by="older code", decided_after_days=30, status="done", report={"fit": {"x": 1}},
+                             rules_version=get_rules().version, diff="--- a/x\n"))
+    db.session.commit()
+    web = sign_in(db_app, team["owner"])
+    page = web.get("/dashboard/insights/weights")
+    assert page.status_code == 200 and "No fit yet" in page.get_data(as_text=True)
+    assert web.get("/dashboard/insights/weights/priority.yaml.diff").status_code == 409
