@@ -108,9 +108,9 @@ def retake_token(lead_id: int) -> str:
     return retake_serializer().dumps({"lead": lead_id})
 
 
-def retake_lead_id(signed: str, max_age: int = RETAKE_MAX_AGE) -> int:
+def retake_lead_id(signed: str, max_age: int | None = None) -> int:
     """The lead a retake link names. Raises ``SignatureExpired`` (too old) or ``BadSignature``."""
-    data = retake_serializer().loads(signed, max_age=max_age)
+    data = retake_serializer().loads(signed, max_age=RETAKE_MAX_AGE if max_age is None else max_age)
     if not isinstance(data, dict) or not isinstance(data.get("lead"), int):
         raise BadSignature("not a retake link")
     return data["lead"]

@@ -11,6 +11,7 @@ renders it. 320 units wide, scaled to its box, no text under 13 units: readable 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from html import escape
@@ -51,8 +52,8 @@ def _range(test: Mapping[str, Any]) -> tuple[float, float]:
     lo_all, hi_all = min(values + edges), max(values + edges)
     pad = max((hi_all - lo_all) * 0.15, 1.0)
     floor, ceiling = test["scale"].get("min"), test["scale"].get("max")
-    lo = lo_all - pad if floor is None else max(floor, lo_all - pad)
-    hi = hi_all + pad if ceiling is None else min(ceiling, hi_all + pad)
+    lo = math.floor(lo_all - pad if floor is None else max(floor, lo_all - pad))
+    hi = math.ceil(hi_all + pad if ceiling is None else min(ceiling, hi_all + pad))
     return (lo, hi) if hi > lo else (lo, lo + 1)
 
 
@@ -110,8 +111,10 @@ def chart(test: Mapping[str, Any], chart_id: str) -> str:
         parts.append(_text(LEFT_PAD - 6, TOP, "best", fill=MUTED, anchor="end"))
         parts.append(_text(LEFT_PAD - 6, TOP + plot_h, "least", fill=MUTED, anchor="end"))
     else:
-        for v in (lo, hi):
-            parts.append(_text(LEFT_PAD - 6, y(v), _num(round(v, 1)), fill=MUTED, anchor="end"))
+        ticks = {lo, hi, *(e for e in (band_lo, band_hi) if e is not None and lo < e < hi)}
+        for v in sorted(ticks):
+            if v in (lo, hi) or min(abs(y(v) - y(lo)), abs(y(v) - y(hi))) >= 16:  # no overlapping labels
+                parts.append(_text(LEFT_PAD - 6, y(v), _num(round(v, 1)), fill=MUTED, anchor="end"))
         if test["unit"]:
             parts.append(_text(LEFT_PAD - 6, TOP - 14, test["unit"], fill=MUTED, anchor="end"))
     every = max(1, -(-len(history) // 3))  # at most about three date labels

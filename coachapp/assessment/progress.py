@@ -125,10 +125,15 @@ def _side_text(m: Measurement, q: Question, side: str, verdict: str, delta: floa
         return f"{name}: not measured last time, so there is nothing to compare yet."
     if verdict == NOT_NOW:
         return f"{name}: not measured this time."
-    numbers = f"{shown[0]} → {shown[1]}" if m.kind == "numeric" else ""
-    lead = f"{name}: {numbers}, " if numbers else f"{name}: "
+    if m.kind == "numeric":
+        numbers = f"{shown[0]} → {shown[1]}"
+    else:  # option labels, mid-sentence
+        numbers = " → ".join(_lower(t or "") for t in shown)
+    lead = f"{name}: {numbers}, "
     if delta == 0:
-        return f"{lead}no change." if numbers else f"{name}: the same as last time."
+        if m.kind == "ordinal":
+            return f"{name}: {_lower(shown[1] or '')}, the same as last time."
+        return f"{lead}no change."
     if m.kind == "numeric":
         size, error = f"{_num(abs(delta))}{_unit(q)}", f"{_num(m.change)}{_unit(q)}"
     else:
@@ -140,6 +145,12 @@ def _side_text(m: Measurement, q: Question, side: str, verdict: str, delta: floa
                 "this test can reliably show, so it is not counted as progress.")
     word = "improved" if verdict == IMPROVED else "decreased"
     return f"{lead}{word} by {size}, at or beyond the {error} measurement error."
+
+
+def _lower(text: str) -> str:
+    """A label mid-sentence: lower-case first letter, unless it starts with a digit or acronym."""
+    first = text.split(" ", 1)[0]
+    return text if not text or (first.isupper() and len(first) > 1) else text[:1].lower() + text[1:]
 
 
 def _gap(m: Measurement, before: dict[str, float | None], now: dict[str, float | None],

@@ -68,6 +68,14 @@ def longdate(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@bp.app_template_filter("shortdate")
+def shortdate(value: Any) -> str:
+    """"5 Dec 2026": dates in narrow tables."""
+    text = longdate(value)
+    parts = text.split(" ")
+    return f"{parts[0]} {parts[1][:3]} {parts[2]}" if len(parts) == 3 else text
+
+
 @bp.app_template_global("progress_svg")
 def progress_svg(test: dict[str, Any], chart_id: str) -> Markup:
     """One self-test's chart over the runner's attempts (built from escaped parts: safe)."""
