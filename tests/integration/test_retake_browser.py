@@ -35,9 +35,10 @@ class Site:
     base: str
     token: str
     lead_id: int
+    signed: str  # the retake link's signed part
 
 
-def _seed() -> tuple[str, int]:
+def _seed() -> tuple[str, int, str]:
     from sqlalchemy import select
 
     from coachapp.extensions import db
@@ -50,7 +51,9 @@ def _seed() -> tuple[str, int]:
                                    now=now - timedelta(days=42 * (len(ATTEMPTS) - 1 - i)))
     token = db.session.execute(select(AssessmentSubmission.token).order_by(AssessmentSubmission.id.desc())
                                ).scalars().first()
-    return token, lead.id
+    from coachapp.links import retake_token
+
+    return token, lead.id, retake_token(lead.id)
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +64,10 @@ def site(tmp_path_factory):
     migrate_up(app)
     clean_tables(app)
     with app.app_context():
-        token, lead_id = _seed()
+        token, lead_id, signed = _seed()
     try:
         with serving(app, port) as base:
-            yield Site(base, token, lead_id)
+            yield Site(base, token, lead_id, signed)
     finally:
         dispose(app)
 
@@ -137,5 +140,26 @@ def test_lead_page_shows_the_same_comparison(site, browser, width):
         _charts_fit(page, section)
         _check_page(page, f"retake-lead-{width}.png")
         section.screenshot(path=str(ARTIFACTS / f"retake-lead-section-{width}.png"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_retake_link_pages(site, browser, width):
+    context = browser.new_context(**VIEWPORTS[width])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{site.base}/assessment/retake/{site.signed}")
+        assert page.get_by_role("heading", name="Welcome back, Dana").is_visible()
+        _check_page(page, f"retake-choice-{width}.png")
+        response = page.goto(f"{site.base}/assessment/retake/{site.signed[:-3]}abc")
+        assert response.status == 404
+        assert page.get_by_role("alert").inner_text().startswith("This retake link doesn")
+        _check_page(page, f"retake-bad-link-{width}.png")
+        page.goto(f"{site.base}/assessment/retake/{site.signed}")
+        page.get_by_role("button", name="Retake only the self-tests").click()
+        page.wait_for_url("**/knee_to_wall")
+        assert page.locator("input[name=ktw_left_cm]").input_value() == ""  # never prefilled
     finally:
         context.close()
