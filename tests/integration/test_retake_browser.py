@@ -103,6 +103,9 @@ def test_results_page_shows_the_comparison(site, browser, width):
     page = context.new_page()
     try:
         page.goto(f"{site.base}/assessment/{site.token}/results")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"retake-results-first-screen-{width}.png"))
+        assert page.get_by_role("link", name="Since your last assessment on", exact=False).is_visible()
         section = page.locator("section.progress")
         heading = section.get_by_role("heading", level=2)
         assert heading.inner_text().startswith("Since your last assessment on")

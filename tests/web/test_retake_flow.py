@@ -71,6 +71,8 @@ def test_a_self_tests_only_retake_keeps_the_core_and_compares(web):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Since your last assessment on" in html
+    summary = html[html.index('class="card summary"'):html.index("</section>")]  # the first phone screen
+    assert "2 self-tests improved by more than the measurement error" in summary
     assert "Left: 7 cm → 11 cm, improved by 4 cm" in html
     assert "Right: 7.5 cm → 8 cm, within measurement error" in html
     assert html.count('class="chart progress-chart"') == 2  # knee-to-wall and upper-back rotation
