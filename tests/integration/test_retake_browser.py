@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CORE, complete_assessment
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -72,22 +72,6 @@ def site(tmp_path_factory):
         dispose(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-def _check_page(page, shot: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: scrolls sideways ({scroll} > {inner})"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 def _charts_fit(page, section) -> None:
     """Every chart is drawn inside the screen, at a readable size."""
     for svg in section.locator("svg.progress-chart").all():
@@ -117,7 +101,7 @@ def test_results_page_shows_the_comparison(site, browser, width):
         assert img.count() == 1
         _charts_fit(page, section)
         section.scroll_into_view_if_needed()
-        _check_page(page, f"retake-results-{width}.png")
+        check_page(page, f"retake-results-{width}.png")
         first = section.locator("article.progress-test").first
         first.screenshot(path=str(ARTIFACTS / f"retake-results-chart-{width}.png"))
     finally:
@@ -141,7 +125,7 @@ def test_lead_page_shows_the_same_comparison(site, browser, width):
         assert section.locator("svg.progress-chart").count() == 3
         assert section.get_by_text("Left: 8.5 cm → 11 cm, improved by 2.5 cm").is_visible()
         _charts_fit(page, section)
-        _check_page(page, f"retake-lead-{width}.png")
+        check_page(page, f"retake-lead-{width}.png")
         section.screenshot(path=str(ARTIFACTS / f"retake-lead-section-{width}.png"))
     finally:
         context.close()
@@ -155,11 +139,11 @@ def test_retake_link_pages(site, browser, width):
     try:
         page.goto(f"{site.base}/assessment/retake/{site.signed}")
         assert page.get_by_role("heading", name="Welcome back, Dana").is_visible()
-        _check_page(page, f"retake-choice-{width}.png")
+        check_page(page, f"retake-choice-{width}.png")
         response = page.goto(f"{site.base}/assessment/retake/{site.signed[:-3]}abc")
         assert response.status == 404
         assert page.get_by_role("alert").inner_text().startswith("This retake link doesn")
-        _check_page(page, f"retake-bad-link-{width}.png")
+        check_page(page, f"retake-bad-link-{width}.png")
         page.goto(f"{site.base}/assessment/retake/{site.signed}")
         page.get_by_role("button", name="Retake only the self-tests").click()
         page.wait_for_url("**/knee_to_wall")
