@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 from coachapp.extensions import db
 from coachapp.models import AssessmentSubmission, CoachTask, Lead, LeadEvent, OutboxMessage, utcnow
 from tests.helpers import CORE, complete_assessment
-from tests.helpers_strategy import make_coach
+from tests.helpers_dashboard import coach_with_password, sign_in
 
 EMAIL = "retake.runner@example.com"
 #: Three self-tests (a strong engagement signal), the ankle restricted.
@@ -33,7 +33,7 @@ def _tasks(kind: str) -> list[CoachTask]:
 
 @pytest.fixture
 def first(db_app):
-    make_coach(db)
+    coach_with_password(db)
     lead = complete_assessment(FIRST, EMAIL, now=utcnow() - timedelta(days=42))
     return lead.id, lead.engagement_score, lead.tier
 
@@ -121,3 +121,17 @@ def test_one_progress_task_at_a_time(first):
     newest = _submissions()[-1]
     ktw = next(t for t in newest.result["progress"]["tests"] if t["id"] == "knee_to_wall")
     assert [p["left"] for p in ktw["history"]] == [7, 11, 14]  # the chart spans every attempt
+
+
+def test_the_coach_sees_the_task_and_the_comparison(first, db_app):
+    from coachapp.models import Coach
+
+    lead_id, _, _ = first
+    complete_assessment(IMPROVED, EMAIL)
+    coach = db.session.execute(select(Coach)).scalar_one()
+    web = sign_in(db_app, coach)
+    page = web.get(f"/dashboard/leads/{lead_id}").get_data(as_text=True)
+    assert "They improved — congratulate them" in page  # the open task, with its actions
+    assert "Since the last assessment on" in page and 'class="chart progress-chart"' in page
+    assert "Left: 7 cm → 11 cm, improved by 4 cm" in page
+    assert "Retake: improved beyond measurement error on Knee-to-wall (ankle bend)" in page  # the timeline
