@@ -21,6 +21,7 @@ from .derive import Derived, load_derived
 from .flags import RiskFlag, SafetyConfig, load_flags, load_safety
 from .library import Exercise, load_library
 from .load_assessment import load_assessment, load_self_tests, question_labels
+from .measurement import check_against as check_measurements
 from .model import Assessment
 from .plan_rules import Selection, load_selection
 from .schedule import ScheduleConfig, load_schedule
@@ -211,6 +212,7 @@ def load_rules(root: Path | str) -> Rules:
         issues("assessment/runner_assessment.yaml"),
         refs,
     )
+    check_measurements(tests, assessment, issues("assessment/self_tests.yaml"))
     used = {q.test.id for q in assessment.questions if q.test}
     for unused in sorted(set(tests) - used):
         issues("assessment/self_tests.yaml").add(f"test '{unused}'", "not used by any question")

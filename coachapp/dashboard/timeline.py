@@ -24,6 +24,7 @@ LABELS = {
     "assignment": "Owner", "task": "Task", "call": "Call", "note": "Note", "stage": "Stage",
     "replied": "Replied", "sequence": "Follow-up", "email": "Email", "email_suppressed": "Email not sent",
     "bounced": "Bounced", "unsubscribed": "Unsubscribed", "erased": "Erased", "booking": "Booking",
+    "retake": "Retake",
 }
 EMAIL_EVENTS = {"email_queued": "queued", "email_sent": "sent", "email_failed": "failed"}
 #: ``data`` keys the entry already says in words (everything else is system detail).
