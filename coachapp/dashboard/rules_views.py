@@ -57,7 +57,7 @@ def rules_versions() -> str:
 @bp.get("/rules/<int:number>")
 def rules_version(number: int) -> str:
     version = _version_or_404(number)
-    problems = services.validate(version.files) if version.status == "draft" else []
+    problems = services.problems(version) if version.status == "draft" else []
     return render_template("dashboard/rules_version.html", version=version, problems=problems,
                            live=services.live_version(), based_on=db.session.get(RulesVersion, version.based_on_id)
                            if version.based_on_id else None)
@@ -87,7 +87,7 @@ def rules_publish(number: int) -> Response | tuple[str, int]:
     elif request.method == "POST":
         status = 400
     else:
-        problems = services.validate(version.files) if version.status == "draft" else []
+        problems = services.problems(version) if version.status == "draft" else []
     live = services.live_version()
     diffs = services.compare(str(live.number) if live else FILES, str(version.number))[2] if not problems else []
     return render_template("dashboard/rules_publish.html", version=version, live=live, form=form,

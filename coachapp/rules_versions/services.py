@@ -60,8 +60,22 @@ class Actor:
 
 def validate(texts: Mapping[str, str]) -> list[str]:
     """Every problem in the texts, each naming its file and rule (empty: valid)."""
+    return _checked(texts)[1]
+
+
+def _checked(texts: Mapping[str, str]) -> tuple[Rules | None, list[str]]:
     try:
-        load_rules_from_texts(texts)
+        return load_rules_from_texts(texts), []
+    except RulesError as exc:
+        return None, exc.errors
+
+
+def problems(version: RulesVersion) -> list[str]:
+    """A version's problems (empty: it loads); a valid one is loaded once per process (the cache)."""
+    if version.content_hash == "invalid":
+        return validate(version.files)
+    try:
+        load(version)
     except RulesError as exc:
         return exc.errors
     return []
@@ -108,12 +122,12 @@ def update_draft(version: RulesVersion, actor: Actor, now: datetime, *, files: M
     changed: list[str] = []
     if files is not None:
         texts = {str(k): str(v) for k, v in files.items()}
-        problems = validate(texts)
+        rules, problems = _checked(texts)
         if problems and check:
             raise RulesError(problems)
         changed = sorted(p for p in set(texts) | set(version.files) if texts.get(p) != version.files.get(p))
         version.files = texts
-        version.content_hash = load_rules_from_texts(texts).version if not problems else "invalid"
+        version.content_hash = rules.version if rules is not None else "invalid"
     if copy is not None:
         version.copy = dict(copy)
         changed.append("copy")
