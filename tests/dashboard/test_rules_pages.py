@@ -10,7 +10,7 @@ import html
 from sqlalchemy import select
 
 from coachapp.extensions import db
-from coachapp.models import RulesAudit, RulesVersion, utcnow
+from coachapp.models import OutboxMessage, RulesAudit, RulesVersion, utcnow
 from coachapp.rules_versions import services
 from tests.conftest import Browserish
 from tests.helpers import DESK_ACHILLES, complete_assessment
@@ -150,6 +150,9 @@ def test_the_lead_page_says_which_rules_version_scored_and_emailed(db_app, tmp_p
     short = draft.content_hash.removeprefix("sha256:")[:8]
     link = f'<a href="/dashboard/rules/1">rules v1 ({short})</a>'
     assert f"Scored with {link}" in page and f"from {link}" in page
+    email = db.session.execute(select(OutboxMessage).where(OutboxMessage.lead_id == after.id)).scalars().first()
+    assert email.rules_version == draft.content_hash
+    assert f'<dd id="rules-used">{link}</dd>' in web.get(f"/dashboard/outbox/{email.id}").get_data(as_text=True)
     coach = sign_in(db_app, coach_with_password(db, email="coach@motive.example"))
     after.owner_id = None
     db.session.commit()
