@@ -43,7 +43,7 @@ def rules_versions() -> None:
 @click.argument("version")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def rules_export(version: str, folder: Path) -> None:
-    """Write VERSION's rule files (a number, or "files") into FOLDER (new or empty)."""
+    """Write VERSION's rule files (a number, "live" or "files") into FOLDER (new or empty)."""
     try:
         label, texts = services.texts_of(version)
     except VersionError as exc:

@@ -202,6 +202,8 @@ def test_cli_export_then_import_gives_the_same_hash(db_app, tmp_path):
     assert runner.invoke(args=["rules", "export", "9", str(tmp_path / "x")]).exit_code != 0
 
     assert runner.invoke(args=["rules", "publish", "2"]).exit_code == 0
+    live = runner.invoke(args=["rules", "export", "live", str(tmp_path / "live")])
+    assert live.exit_code == 0 and "exported v2 (15 files)" in live.output, live.output
     listing = runner.invoke(args=["rules", "versions"]).output
     assert "*    v2  published" in listing and "     v1  draft" in listing, listing
     result = runner.invoke(args=["rules", "rollback"])

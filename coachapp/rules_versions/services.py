@@ -218,7 +218,10 @@ def _audit(action: str, version: RulesVersion | None, actor: Actor, now: datetim
 
 
 def texts_of(which: str) -> tuple[str, Mapping[str, str]]:
-    """(label, texts) of ``"files"`` or a version number; ``VersionError`` when there is none."""
+    """(label, texts) of ``"files"``, ``"live"`` or a version number; ``VersionError`` when there is none."""
+    if which == "live":
+        live = live_version()
+        which = str(live.number) if live else FILES
     if which == FILES:
         return "shipped files", shipped_texts()
     version = by_number(which)
