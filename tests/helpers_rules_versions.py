@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 OLD_LABEL = "How old are you?"
@@ -37,3 +39,21 @@ def import_draft(folder: Path, note: str = ""):
     version = services.create_draft(texts, services.Actor.cli(), utcnow(), note=note)
     outbox.commit()
     return version
+
+
+@pytest.fixture
+def versions_cleared(db_app):
+    """After the test, no rules version is left published in the shared test database, nor
+    remembered by the session's app (tests that use ``app`` without emptying tables follow)."""
+    yield
+    from sqlalchemy import delete
+
+    from coachapp import rules_store
+    from coachapp.extensions import db
+    from coachapp.models import RulesAudit, RulesVersion
+
+    db.session.rollback()
+    db.session.execute(delete(RulesAudit))
+    db.session.execute(delete(RulesVersion))
+    db.session.commit()
+    rules_store.forget()

@@ -20,7 +20,14 @@ from coachapp.rules_versions.diff import as_text, diff_texts
 from coachapp.rules_versions.services import Actor, PublishConflict, VersionError
 from tests.conftest import ROOT, dispose, make_config
 from tests.helpers import DESK_ACHILLES, complete_assessment
-from tests.helpers_rules_versions import LABEL_FILE, NEW_LABEL, OLD_LABEL, edited_copy, import_draft
+from tests.helpers_rules_versions import (  # noqa: F401  (versions_cleared: a fixture)
+    LABEL_FILE,
+    NEW_LABEL,
+    OLD_LABEL,
+    edited_copy,
+    import_draft,
+    versions_cleared,
+)
 
 ACTOR = Actor(None, "Test Owner <owner@example.com>")
 
@@ -78,6 +85,7 @@ def test_the_diff_is_a_unified_diff_per_changed_file():
 
 # --- drafts, publish, rollback, audit --------------------------------------------------------
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_publish_serves_the_version_and_rollback_goes_back_along_the_chain(db_app, tmp_path):
     files = rules_store.files_rules()
     first = import_draft(edited_copy(tmp_path), note="age wording")
@@ -117,6 +125,7 @@ def test_publish_serves_the_version_and_rollback_goes_back_along_the_chain(db_ap
     assert f'-        text: "{OLD_LABEL}"' in diffs[0].lines and f'+        text: "{NEW_LABEL}"' in diffs[0].lines
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_an_invalid_draft_cannot_be_published_and_says_why(db_app, tmp_path):
     draft = import_draft(edited_copy(tmp_path))
     texts = dict(draft.files)
@@ -133,6 +142,7 @@ def test_an_invalid_draft_cannot_be_published_and_says_why(db_app, tmp_path):
     assert db.session.get(RulesVersion, draft.id).status == "draft" and services.live_version() is None
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_only_a_draft_changes(db_app, tmp_path):
     draft = import_draft(edited_copy(tmp_path))
     services.publish(draft.id, ACTOR, utcnow())
@@ -160,6 +170,7 @@ def _publish_in_thread(app, version_id: int, hold: bool, first_flushed: threadin
             db.session.remove()
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_two_publishes_at_once_leave_one_live_version(db_app, tmp_path):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks and a concurrent unique index check: PostgreSQL")
@@ -183,6 +194,7 @@ def test_two_publishes_at_once_leave_one_live_version(db_app, tmp_path):
 
 # --- the CLI ---------------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_cli_export_then_import_gives_the_same_hash(db_app, tmp_path):
     runner = db_app.test_cli_runner()
     result = runner.invoke(args=["rules", "import", str(edited_copy(tmp_path)), "--note", "age wording"])
@@ -215,6 +227,7 @@ def test_cli_export_then_import_gives_the_same_hash(db_app, tmp_path):
     assert all(who.startswith("CLI (") for _, who in actors)
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_cli_refuses_an_invalid_folder_with_the_loaders_errors(db_app, tmp_path):
     folder = edited_copy(tmp_path, old="id: desk_hours", new="id: desk_hours\n        colour: blue")
     (folder / "notes.yaml").write_text("x: 1\n", encoding="utf-8")
@@ -231,6 +244,7 @@ def test_cli_refuses_an_invalid_folder_with_the_loaders_errors(db_app, tmp_path)
     assert result.exit_code != 0 and "no rules version" in result.output
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_cli_publish_of_an_invalid_draft_names_the_file(db_app, tmp_path):
     draft = import_draft(edited_copy(tmp_path))
     texts = {**draft.files, "booking.yaml": draft.files["booking.yaml"] + "\nsurprise: 1\n"}
@@ -243,6 +257,7 @@ def test_cli_publish_of_an_invalid_draft_names_the_file(db_app, tmp_path):
 
 # --- other processes --------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_a_worker_process_renders_with_the_live_version_after_a_publish(db_app, database_url, tmp_path):
     """Another app on the same database (a Celery worker's process) picks the publish up within its
     RULES_LIVE_TTL, and the emails it queues from then on record the published version."""
@@ -281,6 +296,7 @@ def test_a_worker_process_renders_with_the_live_version_after_a_publish(db_app, 
     assert drill.rules_version == draft.content_hash != plan_email.rules_version
 
 
+@pytest.mark.usefixtures("versions_cleared")
 def test_a_broken_live_version_never_takes_the_site_down(db_app, tmp_path):
     draft = import_draft(edited_copy(tmp_path))
     services.publish(draft.id, ACTOR, utcnow())

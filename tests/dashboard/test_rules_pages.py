@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from sqlalchemy import select
 
 from coachapp.extensions import db
@@ -15,7 +16,16 @@ from coachapp.rules_versions import services
 from tests.conftest import Browserish
 from tests.helpers import DESK_ACHILLES, complete_assessment
 from tests.helpers_dashboard import coach_with_password, sign_in
-from tests.helpers_rules_versions import LABEL_FILE, NEW_LABEL, OLD_LABEL, edited_copy, import_draft
+from tests.helpers_rules_versions import (  # noqa: F401  (versions_cleared: a fixture)
+    LABEL_FILE,
+    NEW_LABEL,
+    OLD_LABEL,
+    edited_copy,
+    import_draft,
+    versions_cleared,
+)
+
+pytestmark = pytest.mark.usefixtures("versions_cleared")
 
 
 def first_screen(app) -> str:
