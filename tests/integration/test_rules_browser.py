@@ -12,9 +12,8 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_rules_versions import NEW_LABEL, OLD_LABEL, edited_copy, import_draft
-from tests.integration.browser_kit import DESKTOP, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
-from tests.integration.test_dashboard_browser import _check_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -70,11 +69,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
 def owner(browser, site):
     made = {}
     for width, options in VIEWPORTS.items():
@@ -112,7 +106,7 @@ def test_versions_list_and_compare(site, owner, width):
         assert page.get_by_role("heading", name="Rules", level=1).is_visible()
         assert page.get_by_role("button", name="Roll back to v1").is_visible()
         assert page.locator("#versions").get_by_text("live", exact=True).is_visible()
-        _check_page(page, f"dashboard-rules-{width}.png")
+        check_page(page, f"dashboard-rules-{width}.png")
         page.get_by_label("From").select_option("2")
         page.get_by_label("To").select_option("3")
         page.get_by_role("button", name="Compare").click()
@@ -120,7 +114,7 @@ def test_versions_list_and_compare(site, owner, width):
         assert page.get_by_text("1 file changed").is_visible()
         assert page.locator("pre.diff ins").filter(has_text="Younger than 18").is_visible()
         assert page.locator("pre.diff del").filter(has_text=LONG_INTRO[:60]).is_visible()
-        _check_page(page, f"dashboard-rules-compare-{width}.png")
+        check_page(page, f"dashboard-rules-compare-{width}.png")
     finally:
         page.close()
 
@@ -131,11 +125,11 @@ def test_version_page_and_publish_confirmation(site, owner, width):
     try:
         page.get_by_text("assessment/runner_assessment.yaml").click()  # open the file
         assert page.locator("details.rules-file[open] pre").is_visible()
-        _check_page(page, f"dashboard-rules-version-{width}.png")
+        check_page(page, f"dashboard-rules-version-{width}.png")
         page.get_by_role("link", name="Publish v3…").click()
         page.wait_for_url("**/dashboard/rules/3/publish")
         assert page.get_by_role("heading", name="Publish rules v3?").is_visible()
-        _check_page(page, f"dashboard-rules-publish-{width}.png")
+        check_page(page, f"dashboard-rules-publish-{width}.png")
     finally:
         page.close()
 
