@@ -59,6 +59,11 @@ def counting() -> Iterator[Counts]:
     from coachapp.webhooks_out import endpoints
 
     endpoints.active()
+    # Which rules version is live is looked up once per RULES_LIVE_TTL (5 s) per process, not per
+    # request: warm it too (a process serving traffic has it).
+    from coachapp import rules_store
+
+    rules_store.live()
     db.session.commit()
 
     def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
