@@ -72,8 +72,9 @@ def priority_fit(since: datetime | None, decided_after_days: int, out: Path | No
     rules_dir = Path(current_app.config["RULES_DIR"]).resolve()
     if out is not None and out.resolve().is_relative_to(rules_dir):
         raise click.BadParameter("the proposed diff is never written into the rules folder", param_hint="--out")
-    report = fit_now(get_rules(), str(rules_dir), since.date() if since else None, decided_after_days,
-                     "flask priority fit")
+    report, source = fit_now(get_rules(), str(rules_dir), since.date() if since else None, decided_after_days,
+                             "flask priority fit")
+    click.echo(f"rules: {source} (the live rules; the diff is of its leads/priority.yaml)")
     for line in report_lines(report):
         click.echo(line)
     if not report.fit.enough:

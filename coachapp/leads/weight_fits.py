@@ -17,16 +17,30 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from coachapp import rules_store
 from coachapp.extensions import db
 from coachapp.leads.weights import result_from_dict, result_to_dict
 from coachapp.leads.weights_outcomes import OutcomeCounts, WeightsReport, fit_from_outcomes, priority_yaml
 from coachapp.models import Coach, WeightFit, utcnow
+from coachapp.rules_versions.services import by_hash
 
 FIT_TASK = "priority.fit"
+PRIORITY_FILE = "leads/priority.yaml"
+SHIPPED = "the shipped files (rules/)"
 
 
-def report_to_dict(report: WeightsReport) -> dict[str, Any]:
-    return {"fit": result_to_dict(report.fit), "counts": asdict(report.counts)}
+def report_to_dict(report: WeightsReport, source: str = SHIPPED) -> dict[str, Any]:
+    return {"fit": result_to_dict(report.fit), "counts": asdict(report.counts), "source": source}
+
+
+def priority_text(rules, rules_dir: str) -> tuple[str, str]:
+    """The text of ``leads/priority.yaml`` the rules in use were loaded from, and where it lives:
+    the shipped folder, or the rules version (issue 15) that is live. The diff is of that text."""
+    if rules_store.files_rules().version != rules.version:
+        version = by_hash([rules.version]).get(rules.version)
+        if version is not None and PRIORITY_FILE in version.files:
+            return version.files[PRIORITY_FILE], f"rules version {version.label}"
+    return priority_yaml(rules_dir), SHIPPED
 
 
 def report_of(fit: WeightFit) -> WeightsReport | None:
@@ -71,8 +85,10 @@ def pending(since: date | None, decided_after_days: int) -> WeightFit | None:
 
 def _compute(fit: WeightFit, rules, rules_dir: str) -> WeightsReport:
     start = time.perf_counter()
-    report = fit_from_outcomes(rules, priority_yaml(rules_dir), utcnow(), fit.since, fit.decided_after_days)
-    fit.status, fit.rules_version, fit.report, fit.diff = "done", rules.version, report_to_dict(report), report.diff
+    text, source = priority_text(rules, rules_dir)
+    report = fit_from_outcomes(rules, text, utcnow(), fit.since, fit.decided_after_days)
+    fit.status, fit.rules_version, fit.diff = "done", rules.version, report.diff
+    fit.report = report_to_dict(report, source)
     fit.seconds, fit.finished_at = round(time.perf_counter() - start, 3), utcnow()
     return report
 
@@ -97,11 +113,13 @@ def run(fit_id: int, rules, rules_dir: str) -> str:
     return "done"
 
 
-def fit_now(rules, rules_dir: str, since: date | None, decided_after_days: int, by_name: str) -> WeightsReport:
-    """Fit in the foreground (the CLI) and keep the result like a worker's fit."""
+def fit_now(rules, rules_dir: str, since: date | None, decided_after_days: int,
+            by_name: str) -> tuple[WeightsReport, str]:
+    """Fit in the foreground (the CLI) and keep the result like a worker's fit; the report and
+    where the ``priority.yaml`` it proposes a diff of lives."""
     fit = WeightFit(created_by=by_name, since=since, decided_after_days=decided_after_days, status="running",
                     started_at=utcnow())
     db.session.add(fit)
     report = _compute(fit, rules, rules_dir)
     db.session.commit()
-    return report
+    return report, fit.report["source"]

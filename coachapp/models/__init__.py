@@ -7,6 +7,7 @@ from coachapp.models.followup import Enrollment, SequenceStep
 from coachapp.models.imports import ImportJob, LeadMerge
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
+from coachapp.models.rules_version import RULES_STATUSES, RulesAudit, RulesVersion
 from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
 from coachapp.models.visit import PageVisit
@@ -30,6 +31,9 @@ __all__ = [
     "LeadEvent",
     "OutboxMessage",
     "PageVisit",
+    "RULES_STATUSES",
+    "RulesAudit",
+    "RulesVersion",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",

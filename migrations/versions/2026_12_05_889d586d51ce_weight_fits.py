@@ -1,7 +1,7 @@
 """Priority-weights fits (issue 14.3): each fit asked for, its report and proposed diff
 
 Revision ID: 889d586d51ce
-Revises: e5b7a9c3d210
+Revises: a2d17cca1e0e
 Create Date: 2026-12-05 01:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '889d586d51ce'
-down_revision = 'e5b7a9c3d210'
+down_revision = 'a2d17cca1e0e'
 branch_labels = None
 depends_on = None
 

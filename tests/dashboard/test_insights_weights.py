@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 
 from coachapp.assessment import load_rules
 from coachapp.extensions import db
-from coachapp.leads import weight_fits
+from coachapp.leads import weight_fits, weights_diff
 from coachapp.leads.triage import change_stage
 from coachapp.leads.weights import columns
 from coachapp.leads.weights_outcomes import fit_from_outcomes, outcome_samples, priority_yaml
@@ -251,3 +251,32 @@ def test_a_stored_report_of_another_shape_is_no_fit_not_a_500(db_app, team):
     page = web.get("/dashboard/insights/weights")
     assert page.status_code == 200 and "No fit yet" in page.get_data(as_text=True)
     assert web.get("/dashboard/insights/weights/priority.yaml.diff").status_code == 409
+
+
+def test_with_a_live_rules_version_the_diff_is_of_that_version(seeded, db_app, tmp_path: Path):
+    """Rules versions (issue 15): the fit proposes a change of the live version's priority.yaml."""
+    from coachapp import rules_store
+    from coachapp.assessment import read_texts
+    from coachapp.rules_versions.services import Actor, create_draft, publish
+
+    texts = read_texts(RULES_DIR, [])
+    texts["leads/priority.yaml"] = texts["leads/priority.yaml"].replace(
+        "# Fit — who they are", "# Fit (in version 1) — who they are")
+    texts["leads/priority.yaml"] = weights_diff.with_points(texts["leads/priority.yaml"], {"fit.runner": 15})
+    version = create_draft(texts, Actor.cli(), utcnow())
+    publish(version.id, Actor.cli(), utcnow())
+    db.session.commit()
+    rules_store.forget()
+    assert get_rules().version == version.content_hash
+    result = db_app.test_cli_runner().invoke(args=["priority", "fit", "--out", str(tmp_path / "v.diff")])
+    assert result.exit_code == 0, result.output
+    assert f"rules: rules version {version.label}" in result.output
+    assert "fit.runner                   fit             15" in result.output
+    export = tmp_path / "export"
+    for rel, text in texts.items():
+        (export / rel).parent.mkdir(parents=True, exist_ok=True)
+        (export / rel).write_text(text, encoding="utf-8")
+    subprocess.run(["git", "apply", "-p2", str(tmp_path / "v.diff")], cwd=export, check=True)
+    patched = load_rules(export)
+    assert "(in version 1)" in (export / "leads" / "priority.yaml").read_text(encoding="utf-8")
+    assert patched.version != version.content_hash

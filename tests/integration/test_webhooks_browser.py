@@ -11,9 +11,8 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import DESKTOP, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
-from tests.integration.test_dashboard_browser import _check_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -73,11 +72,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
 def owner(browser, site):
     made = {}
     for width, options in VIEWPORTS.items():
@@ -114,19 +108,19 @@ def test_webhooks_list_and_add_form(site, owner, width):
         page.wait_for_url("**/dashboard/webhooks")
         assert page.get_by_role("heading", name="Webhooks", level=1).is_visible()
         assert page.get_by_role("link", name=LONG_URL).is_visible()
-        _check_page(page, f"dashboard-webhooks-{width}.png")
+        check_page(page, f"dashboard-webhooks-{width}.png")
         page.get_by_label("Endpoint URL").fill("ftp://nope.example")
         page.get_by_role("button", name="Add endpoint").click()
         page.wait_for_load_state()
         assert page.get_by_text("Enter an http:// or https:// URL.").is_visible()
-        _check_page(page, f"dashboard-webhooks-error-{width}.png")
+        check_page(page, f"dashboard-webhooks-error-{width}.png")
         page.get_by_label("Endpoint URL").fill(f"https://receiver-{width}.example.com/in")
         page.get_by_label("lead.unsubscribed: The lead unsubscribed from emails").check()
         page.get_by_role("button", name="Add endpoint").click()
         page.wait_for_url("**/dashboard/webhooks/*")
         secret = page.locator("#signing-secret")
         assert secret.is_visible() and secret.inner_text().startswith("whsec_")
-        _check_page(page, f"dashboard-webhook-new-{width}.png")
+        check_page(page, f"dashboard-webhook-new-{width}.png")
     finally:
         page.close()
 
@@ -139,12 +133,12 @@ def test_delivery_log_and_detail(site, owner, width):
         page.get_by_text("Signing secret").click()
         assert page.locator("#signing-secret").is_visible()
         assert page.get_by_text("HTTP 410").first.is_visible()
-        _check_page(page, f"dashboard-webhook-log-{width}.png")
+        check_page(page, f"dashboard-webhook-log-{width}.png")
         page.goto(f"{site.base}/dashboard/webhooks/deliveries/{site.failed_id}")
         assert page.get_by_role("heading", name="Payload").is_visible()
         assert "submission_id" in page.locator("#delivery-payload pre").inner_text() or \
             "lead_id" in page.locator("#delivery-payload pre").inner_text()
-        _check_page(page, f"dashboard-webhook-delivery-{width}.png")
+        check_page(page, f"dashboard-webhook-delivery-{width}.png")
     finally:
         page.close()
 
@@ -156,6 +150,6 @@ def test_replay_from_the_delivery_page(site, owner):
         page.wait_for_load_state()
         assert page.get_by_text("Delivery queued again").is_visible()
         assert page.locator("h1 .tag").inner_text() == "queued"
-        _check_page(page, "dashboard-webhook-replayed-1280.png")
+        check_page(page, "dashboard-webhook-replayed-1280.png")
     finally:
         page.close()
