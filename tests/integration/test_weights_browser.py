@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_weights import seed_outcomes
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -48,22 +48,6 @@ def site(tmp_path_factory):
         dispose(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-def _check_page(page, shot: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: scrolls sideways ({scroll} > {inner})"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 def _signed_in(browser, site, width):
     context = browser.new_context(**VIEWPORTS[width], accept_downloads=True)
     context.set_default_timeout(15_000)
@@ -85,20 +69,20 @@ def test_weights_page_with_a_fit(site, browser, width):
         page.wait_for_url("**/dashboard/insights/weights")
         assert page.get_by_role("heading", name="Priority weights", level=1).is_visible()
         assert page.get_by_role("rowheader", name="fit.desk_bound").is_visible()
-        _check_page(page, f"weights-fit-{width}.png")
+        check_page(page, f"weights-fit-{width}.png")
         with page.expect_download() as info:
             page.get_by_role("link", name="Download the proposed priority.yaml diff").click()
         assert info.value.suggested_filename == "priority.yaml.diff"
         assert "+++ b/rules/leads/priority.yaml" in Path(info.value.path()).read_text(encoding="utf-8")
         page.goto(f"{site}/dashboard/insights/weights?since=2099-01-01")
         assert page.get_by_text("Too few outcomes to fit").is_visible()
-        _check_page(page, f"weights-too-few-{width}.png")
+        check_page(page, f"weights-too-few-{width}.png")
         page.get_by_label("Leads created since (optional)").fill("2026-01-01")
         page.get_by_role("button", name="Fit now").click()
         page.wait_for_url("**/weights?since=2026-01-01")
         assert page.get_by_text("Fitting in the background").is_visible()
         assert page.get_by_text("waiting for the worker").is_visible()  # no worker in this test
         assert page.get_by_text("No fit yet for the leads created since 2026-01-01").is_visible()
-        _check_page(page, f"weights-queued-{width}.png")
+        check_page(page, f"weights-queued-{width}.png")
     finally:
         context.close()
