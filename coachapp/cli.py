@@ -143,6 +143,7 @@ def coaches_list() -> None:
 
 def init_app(app: Flask) -> None:
     from coachapp import cli_rules  # noqa: F401  (adds the versions' commands to ``rules``)
+    from coachapp.cli_priority import priority_cli
 
-    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli):
+    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli, priority_cli):
         app.cli.add_command(group)

@@ -29,4 +29,5 @@ from coachapp.dashboard import (  # noqa: E402,F401
     templating,
     views,
     webhooks_views,
+    weights_views,
 )

@@ -12,6 +12,7 @@ from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
 from coachapp.models.visit import PageVisit
 from coachapp.models.webhook_out import WebhookDelivery, WebhookEndpoint
+from coachapp.models.weights import WeightFit
 
 __all__ = [
     "SERVICES",
@@ -36,5 +37,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "WeightFit",
     "utcnow",
 ]
