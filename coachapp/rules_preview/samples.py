@@ -40,6 +40,8 @@ PERSONAS: tuple[Persona, ...] = (
             {"age_band": "18-29", "sex": "female", "sf_periods": "no", "years_running": "<1"}),
     Persona("stiff_ankle", "Desk worker with a stiff left ankle (knee-to-wall 7 cm / 11 cm)",
             {"desk_hours": ">10", "feels_tight": ["calves"], "ktw_left_cm": 7, "ktw_right_cm": 11}),
+    Persona("stiff_calves_desk", "Desk worker, tight calves, both ankles a little stiff (knee-to-wall 9 cm)",
+            {"desk_hours": ">10", "feels_tight": ["calves"], "ktw_left_cm": 9, "ktw_right_cm": 9}),
     Persona("marathon_soon", "Marathon in 10 weeks, tight hips, older injury",
             {"goal_event": "marathon", "race_date": "in_10_weeks", "injury_history": "older",
              "injury_areas": ["heel_arch"], "feels_tight": ["hip_flexors"], "hip_ir_left_deg": 24,
@@ -53,7 +55,7 @@ PERSONAS: tuple[Persona, ...] = (
              "trot_left": "well_short", "trot_right": "well_short"}),
 )
 BY_ID = {p.id: p for p in PERSONAS}
-DEFAULT = PERSONAS[1].id
+DEFAULT = "stiff_calves_desk"
 
 
 def recent_submissions(limit: int = 15) -> list[tuple[int, Any, str | None]]:
