@@ -140,7 +140,8 @@ def test_only_the_owner_replays(db_app, owner, tmp_path):
     db.session.commit()
     web = sign_in(db_app, coach)
     for url in (f"/dashboard/rules/{draft.number}/replay", f"/dashboard/rules/replays/{run.id}",
-                f"/dashboard/rules/replays/{run.id}/progress.json", f"/dashboard/rules/{draft.number}/whatif"):
+                f"/dashboard/rules/replays/{run.id}/progress.json", f"/dashboard/rules/{draft.number}/whatif",
+                f"/dashboard/rules/{draft.number}/preview", f"/dashboard/rules/{draft.number}/preview/draft/email"):
         assert web.get(url).status_code == 403, url
     assert web.client.post(f"/dashboard/rules/{draft.number}/replay", data={"n": "100"}).status_code in (400, 403)
     assert db.session.scalar(select(func.count()).select_from(RulesReplay)) == 1

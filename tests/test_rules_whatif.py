@@ -60,3 +60,34 @@ def test_an_identical_draft_says_no_difference(db_app, owner_web, tmp_path):
         assert page.status_code == 200 and "No difference:" in body and 'id="differences"' not in body, sample
     unknown = owner_web.post(f"/dashboard/rules/{draft.number}/whatif", {"action": "sample", "sample": "persona:x"})
     assert unknown.status_code == 404 and "No sample 'persona:x'" in text(unknown)
+
+
+def test_the_preview_renders_the_drafts_results_page_and_plan_email(db_app, owner_web, tmp_path):
+    draft = threshold_draft(tmp_path)
+    page = owner_web.get(f"/dashboard/rules/{draft.number}/preview")
+    assert page.status_code == 200
+    body = text(page)
+    assert "Preview: v1 against shipped files" in body and "Subject:" in body
+    # under live the sample's ankles are a priority; under the draft (threshold 55) they are not
+    assert "Differs:" in body and "text" in body
+    live_text = body[body.index('id="email-live"'):body.index('id="email-draft"')]
+    draft_text = body[body.index('id="email-draft"'):]
+    assert "YOUR PRIORITIES" in live_text and "Ankle" in live_text
+    assert "YOUR PRIORITIES" not in draft_text
+    for which in ("live", "draft"):
+        for what in ("results", "email"):
+            url = f"/dashboard/rules/{draft.number}/preview/{which}/{what}?sample=persona:stiff_calves_desk"
+            frame = owner_web.get(url)
+            assert frame.status_code == 200, (which, what)
+            assert "sandbox" in frame.headers["Content-Security-Policy"] and "script-src" not in frame.headers[
+                "Content-Security-Policy"]
+            assert frame.headers["Cache-Control"] == "no-store"
+    results_live = text(owner_web.get(f"/dashboard/rules/{draft.number}/preview/live/results"))
+    results_draft = text(owner_web.get(f"/dashboard/rules/{draft.number}/preview/draft/results"))
+    assert "ankle" in results_live.lower() and results_live != results_draft
+    assert owner_web.get(f"/dashboard/rules/{draft.number}/preview/other/results").status_code == 404
+    assert owner_web.get("/dashboard/rules/77/preview").status_code == 404
+
+    same = identical_draft(tmp_path)
+    body = text(owner_web.get(f"/dashboard/rules/{same.number}/preview?sample=persona:sore_knee"))
+    assert "No difference:" in body and "the email is the same under both" in body
