@@ -163,3 +163,24 @@ def test_bad_input_gets_a_message_not_a_500(db_app, owner, tmp_path):
     no_token = web.client.post(f"/dashboard/rules/{draft.number}/replay", data={"n": "100"})
     assert no_token.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(RulesReplay)) == 0
+
+
+def test_erasing_a_lead_takes_its_outcomes_out_of_the_replays(db_app, owner, tmp_path):
+    store_submissions(rules_store.files_rules(), COUNT)
+    draft = threshold_draft(tmp_path)
+    run = replay.start(draft, 1000, owner)
+    db.session.commit()
+    replay_task(run.id)
+    db.session.expire_all()
+    run = db.session.get(RulesReplay, run.id)
+    entry = next(c for c in run.changes if c["l"])
+    before = dict(run.summary)
+    web = sign_in(db_app, owner)
+    web.get(f"/dashboard/leads/{entry['l']}")
+    assert web.post(f"/dashboard/leads/{entry['l']}/erase", {"confirm": "ERASE"}).status_code == 302
+    db.session.expire_all()
+    run = db.session.get(RulesReplay, run.id)
+    assert all(c["l"] != entry["l"] and c["s"] != entry["s"] for c in run.changes)
+    assert run.summary == before and len(run.changes) == before["changed"]  # the counts stay true
+    page = html.unescape(web.get(f"/dashboard/rules/replays/{run.id}").get_data(as_text=True))
+    assert "An erased runner" in page and f"assessment #{entry['s']}<" not in page

@@ -109,7 +109,7 @@ def rules_replay(run_id: int) -> str:
     pages = max(1, -(-len(rows) // PAGE))
     page = min(page, pages)
     names = _exercise_names(run) if run.status == "done" else {}
-    shown = [(c, plan_change(c["b"]["plan"], c["a"]["plan"], names) if "plan" in c["c"] else "")
+    shown = [(c, plan_change(c["b"]["plan"], c["a"]["plan"], names) if "plan" in c["c"] and c["b"] else "")
              for c in rows[(page - 1) * PAGE: page * PAGE]]
     return render_template("dashboard/rules_replay.html", run=run, draft=draft, category=category,
                            categories=CATEGORIES, labels=CATEGORY_LABELS, shown=shown, matching=len(rows),
