@@ -34,7 +34,7 @@ def test_a_changed_draft_shows_the_differences_in_words(db_app, owner_web, tmp_p
     # the default runner: stiff ankles score 50 — a priority under live (40), not under the draft (55)
     assert "What if: v1 against shipped files" in body and "Live (shipped files)" in body
     assert 'id="differences"' in body
-    assert "Top priority: ankle_dorsiflexion under live, none under the draft." in body
+    assert "Top priority: Ankle dorsiflexion under live, none under the draft." in body
     assert "Plan: " in body and "Lead tier" in body
 
     # the same answers typed into the form, then one changed: no knee-to-wall test

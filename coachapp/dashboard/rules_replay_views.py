@@ -108,20 +108,22 @@ def rules_replay(run_id: int) -> str:
         page = 1
     pages = max(1, -(-len(rows) // PAGE))
     page = min(page, pages)
-    names = _exercise_names(run) if run.status == "done" else {}
+    names, regions = _names(run) if run.status == "done" else ({}, {})
     shown = [(c, plan_change(c["b"]["plan"], c["a"]["plan"], names) if "plan" in c["c"] and c["b"] else "")
              for c in rows[(page - 1) * PAGE: page * PAGE]]
     return render_template("dashboard/rules_replay.html", run=run, draft=draft, category=category,
                            categories=CATEGORIES, labels=CATEGORY_LABELS, shown=shown, matching=len(rows),
-                           page=page, pages=pages)
+                           page=page, pages=pages, regions=regions)
 
 
-def _exercise_names(run: RulesReplay) -> dict[str, str]:
+def _names(run: RulesReplay) -> tuple[dict[str, str], dict[str, str]]:
+    """Exercise id → name and region id → label, from both rule sets (ids when one is gone)."""
     try:
-        live, draft = replay.rules_of(run)
-    except Exception:  # a version deleted since: ids are shown instead of names
-        return {}
-    return {**{k: e.name for k, e in live.exercises.items()}, **{k: e.name for k, e in draft.exercises.items()}}
+        both = replay.rules_of(run)
+    except LookupError:  # a version deleted since: ids are shown instead of names
+        return {}, {}
+    return ({k: e.name for rules in both for k, e in rules.exercises.items()},
+            {r.id: r.label for rules in both for r in rules.regions.regions})
 
 
 @bp.get("/rules/replays/<int:run_id>/progress.json")

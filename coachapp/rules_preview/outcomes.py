@@ -56,6 +56,10 @@ class Outcome:
         return self.priorities[0][0] if self.priorities else None
 
     @property
+    def top_label(self) -> str | None:
+        return self.priorities[0][1] if self.priorities else None
+
+    @property
     def plan_ids(self) -> tuple[str, ...]:
         return tuple(ex for _, ex in self.plan)
 
@@ -123,13 +127,16 @@ def differences(live: Outcome, draft: Outcome) -> list[str]:
         out.append(f"Safety: {live.safety} ({_listed(live.safety_fired)}) under live, "
                    f"{draft.safety} ({_listed(draft.safety_fired)}) under the draft.")
     if live.top != draft.top:
-        out.append(f"Top priority: {live.top or 'none'} under live, {draft.top or 'none'} under the draft.")
+        out.append(f"Top priority: {live.top_label or 'none'} under live, {draft.top_label or 'none'} under the draft.")
     if live.priorities != draft.priorities:
         def ranked(o: Outcome) -> str:
-            return _listed(f"{region} {score:g}" for region, _, score in o.priorities)
+            return _listed(f"{label} {score:g}" for _, label, score in o.priorities)
         out.append(f"Priorities (with scores): {ranked(live)} under live, {ranked(draft)} under the draft.")
     if set(live.flags) != set(draft.flags):
-        gone, new = sorted(set(live.flags) - set(draft.flags)), sorted(set(draft.flags) - set(live.flags))
+        names = {**dict(zip(live.flags, live.flag_labels, strict=True)),
+                 **dict(zip(draft.flags, draft.flag_labels, strict=True))}
+        gone = sorted(names[f] for f in set(live.flags) - set(draft.flags))
+        new = sorted(names[f] for f in set(draft.flags) - set(live.flags))
         out.append(f"Risk flags: the draft {'adds ' + _listed(new) if new else ''}"
                    f"{' and ' if new and gone else ''}{'drops ' + _listed(gone) if gone else ''}.")
     if live.plan != draft.plan:

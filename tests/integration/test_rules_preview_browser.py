@@ -94,7 +94,7 @@ def test_what_if(site, owner, width):
     try:
         page.get_by_role("link", name="What if…").click()
         page.wait_for_url("**/dashboard/rules/1/whatif")
-        assert page.locator("#differences").get_by_text("Top priority: ankle_dorsiflexion under live").is_visible()
+        assert page.locator("#differences").get_by_text("Top priority: Ankle dorsiflexion under live").is_visible()
         check_page(page, f"dashboard-rules-whatif-{width}.png")
         page.get_by_label("Runner").select_option("persona:sore_knee")
         page.get_by_role("button", name="Show this runner").click()
