@@ -25,7 +25,10 @@ from coachapp.dashboard import (  # noqa: E402,F401
     leads_list,
     merge_views,
     outbox_views,
+    rules_preview,  # issue 15.3: see before you publish (wtF)
+    rules_replay_views,
     rules_views,
+    rules_whatif_views,
     templating,
     views,
     webhooks_views,

@@ -7,6 +7,7 @@ from coachapp.models.followup import Enrollment, SequenceStep
 from coachapp.models.imports import ImportJob, LeadMerge
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
+from coachapp.models.rules_replay import RulesReplay
 from coachapp.models.rules_version import RULES_STATUSES, RulesAudit, RulesVersion
 from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
@@ -33,6 +34,7 @@ __all__ = [
     "PageVisit",
     "RULES_STATUSES",
     "RulesAudit",
+    "RulesReplay",
     "RulesVersion",
     "WebhookDelivery",
     "WebhookEndpoint",
