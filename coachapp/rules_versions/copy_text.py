@@ -78,17 +78,17 @@ def check(name: str, subject: str, body: str) -> dict[str, list[str]]:
         return {"subject": [f"“{name}” cannot be reworded in the editor."]}
     out: dict[str, list[str]] = {}
     if not subject.strip():
-        out.setdefault("subject", []).append("Subject: write one (or clear the body too to keep the built-in email).")
+        out.setdefault("subject", []).append("Write a subject (or clear the body too to keep the built-in email).")
     if len(subject) > MAX_SUBJECT:
-        out.setdefault("subject", []).append(f"Subject: at most {MAX_SUBJECT} characters.")
+        out.setdefault("subject", []).append(f"At most {MAX_SUBJECT} characters.")
     if not body.strip():
-        out.setdefault("body", []).append("Body: write the opening (or clear the subject too).")
+        out.setdefault("body", []).append("Write the opening (or clear the subject too to keep the built-in email).")
     if len(body) > MAX_BODY:
-        out.setdefault("body", []).append(f"Body: at most {MAX_BODY} characters.")
+        out.setdefault("body", []).append(f"At most {MAX_BODY} characters.")
     for field, text in (("subject", subject), ("body", body)):
         for unknown in sorted({m for m in _VAR.findall(text) if m not in email.variables}):
             out.setdefault(field, []).append(
-                f"{field.title()}: unknown variable {{{{ {unknown} }}}} (use {', '.join(email.variables)}).")
+                f"Unknown variable {{{{ {unknown} }}}} (use {', '.join(email.variables)}).")
     return out
 
 

@@ -78,13 +78,13 @@ def test_email_copy_names_unknown_variables_per_field():
     assert copy_text.check("assessment_plan", "{{ first_name }}'s plan", "Hi {{first_name}}") == {}
     problems = copy_text.check("assessment_plan", "{{ shoe }}", "Hi {{ assessment_url }}")
     assert problems == {
-        "subject": ["Subject: unknown variable {{ shoe }} (use first_name, business_name, top_priority, results_url, "
+        "subject": ["Unknown variable {{ shoe }} (use first_name, business_name, top_priority, results_url, "
                     "strategy_url)."],
-        "body": ["Body: unknown variable {{ assessment_url }} (use first_name, business_name, top_priority, "
+        "body": ["Unknown variable {{ assessment_url }} (use first_name, business_name, top_priority, "
                  "results_url, strategy_url)."]}
     assert "subject" in copy_text.check("assessment_plan", "", "body only")
     assert copy_text.problems({"assessment_plan": {"subject": "x", "body": "{{ nope }}"}}) == [
-        "email assessment_plan body: Body: unknown variable {{ nope }} (use first_name, business_name, top_priority, "
+        "email assessment_plan body: Unknown variable {{ nope }} (use first_name, business_name, top_priority, "
         "results_url, strategy_url)."]
 
 

@@ -130,7 +130,7 @@ def test_invalid_edits_are_saved_named_next_to_their_field_and_cannot_be_publish
                                            "assessment_plan.body": "Hello"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "unknown variable {{ shoe_size }}" in field_error(page, "assessment_plan.subject")
+    assert "Unknown variable {{ shoe_size }}" in field_error(page, "assessment_plan.subject")
 
     overview = html.unescape(web.get(base).get_data(as_text=True))
     assert "3 problems" in overview and "Review and publish" not in overview
@@ -148,7 +148,7 @@ def test_invalid_edits_are_saved_named_next_to_their_field_and_cannot_be_publish
     assert services.problems(services.by_number(number)) == []
     web.get(f"/dashboard/rules/{number}/publish")
     refused = web.post(f"/dashboard/rules/{number}/publish", {})
-    assert refused.status_code == 422 and "unknown variable {{ shoe_size }}" in html.unescape(
+    assert refused.status_code == 422 and "Unknown variable {{ shoe_size }}" in html.unescape(
         refused.get_data(as_text=True))
     db.session.expire_all()
     assert services.live_version() is None
@@ -242,3 +242,29 @@ def test_priority_points_bands_and_tier_actions(db_app):
     assert web.post(url, {"w.default.start": "09:30", "w.default.days": "mon, wed, fri"}).status_code == 200
     text = services.by_number(number).files[SEQUENCES]
     assert 'default: {days: [mon, wed, fri], start: "09:30", end: "20:00"}' in text
+
+
+def test_a_follow_up_email_takes_the_owners_opening_and_keeps_its_button(db_app):
+    from coachapp.emails.messages import render
+
+    web = sign_in(db_app, coach_with_password(db, is_owner=True))
+    number = new_draft(web)
+    context = {"first_name": "Dana", "result": {"priorities": [{"label": "Hip mobility", "score": 70}]},
+               "strategy_url": "https://motive.example/strategy?t=1&x=2", "unsubscribe_url": "https://u.example/x"}
+    built_in = render("nurture_strategy_invite", **context)
+    web.get(f"/dashboard/rules/{number}/edit/emails")
+    assert web.post(f"/dashboard/rules/{number}/edit/emails", {
+        "nurture_strategy_invite.subject": "{{ first_name }}: a coach for your {{ top_priority }}?",
+        "nurture_strategy_invite.body": "Hi {{ first_name }},\n\nTwo weeks in: want a second pair of eyes?",
+    }).status_code == 200
+    assert render("nurture_strategy_invite", **context) == built_in  # a draft: nothing changes
+    web.get(f"/dashboard/rules/{number}/publish")
+    assert web.post(f"/dashboard/rules/{number}/publish", {}).status_code == 302
+    owned = render("nurture_strategy_invite", **context)
+    assert owned.subject == "Dana: a coach for your hip mobility?"
+    assert "<p>Two weeks in: want a second pair of eyes?</p>" in owned.html
+    assert "You've had your plan for a couple of weeks" not in owned.html
+    assert 'href="https://motive.example/strategy?t=1&amp;x=2"' in owned.html  # the button stays
+    assert "Two weeks in: want a second pair of eyes?" in owned.text
+    assert "Book a free strategy session: https://motive.example/strategy?t=1&x=2" in owned.text
+    assert "Unsubscribe: https://u.example/x" in owned.text
