@@ -149,9 +149,10 @@ def rules_edit_area(number: int, area: str) -> tuple[str, int] | Response:
         except edits.EditError as exc:  # the values above are still saved
             errors["_form"] = str(exc)
         if texts != version.files:
-            services.update_draft(version, Actor.coach(current_user), utcnow(), files=texts, check=False)
+            found = services.update_draft(version, Actor.coach(current_user), utcnow(), files=texts, check=False)
             db.session.commit()
-            flash(f"Saved in {version.label}.", "ok")
+            flash(f"Saved in {version.label}." + (" It cannot be published until the problems below are fixed."
+                                                  if found else ""), "ok")
         submitted = {k: v for k, v in submitted.items() if k in errors}  # show what could not be saved
     try:
         shown = edits.fields(version.files, area)

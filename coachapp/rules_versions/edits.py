@@ -110,9 +110,8 @@ def _question_fields(texts: Mapping[str, str]) -> list[Field]:
             where = f"question '{qid}'"
             out.append(Field(f"q.{qid}.text", ASSESSMENT, (*qpath, "text"), f"Question ({qid})",
                              _text(_get(question, "text")), "long", group, where, "text", moves=qid))
-            if _get(question, "help") is not None:
-                out.append(Field(f"q.{qid}.help", ASSESSMENT, (*qpath, "help"), "Help", _text(_get(question, "help")),
-                                 "long", group, where, "help"))
+            out.append(Field(f"q.{qid}.help", ASSESSMENT, (*qpath, "help"), "Help (optional)",
+                             _text(_get(question, "help")), "long", group, where, "help"))
             for key in ("options", "items"):
                 for oi, option in _items(_get(question, key)):
                     value = _text(_get(option, "value"))
@@ -203,7 +202,12 @@ def apply(texts: Mapping[str, str], area: str, values: Mapping[str, str]) -> tup
         except ValueError as exc:
             errors[field.key] = str(exc)
             continue
-        node = _at(_compose(texts, field.file), field.path)
+        root = _compose(texts, field.file)
+        node = _at(root, field.path)
+        if field.attr == "help":  # optional: added after the question's text, or removed when cleared
+            edit = _help_edit(texts[field.file], _at(root, field.path[:-1]), new if raw.strip() else None)
+            edits.setdefault(field.file, []).extend([edit] if edit else [])
+            continue
         if node is None:
             errors[field.key] = "This value is no longer in the file; reload the page."
             continue
@@ -214,6 +218,32 @@ def apply(texts: Mapping[str, str], area: str, values: Mapping[str, str]) -> tup
             text = text[:start] + new + text[end:]
         out[file] = text
     return out, errors
+
+
+def _help_edit(text: str, question: yaml.Node | None, new: str | None) -> tuple[int, int, str] | None:
+    """Set, add (after ``text:``) or remove (``new`` None) a question's ``help``, in its own style."""
+    if not isinstance(question, yaml.MappingNode):
+        return None
+    pairs = question.value
+    keys = [k.value for k, _v in pairs]
+    if "help" in keys:
+        i = keys.index("help")
+        key, value = pairs[i]
+        if new is not None:
+            return value.start_mark.index, value.end_mark.index, new
+        if question.flow_style:  # ", help: …" goes with the comma before it
+            return pairs[i - 1][1].end_mark.index, value.end_mark.index, ""
+        start = text.rfind("\n", 0, key.start_mark.index) + 1
+        end = text.find("\n", value.end_mark.index)
+        return start, len(text) if end < 0 else end + 1, ""
+    if new is None or "text" not in keys:
+        return None
+    key, value = pairs[keys.index("text")]
+    if question.flow_style:
+        return value.end_mark.index, value.end_mark.index, f", help: {new}"
+    end = text.find("\n", value.end_mark.index)
+    end = len(text) if end < 0 else end
+    return end, end, "\n" + " " * key.start_mark.column + f"help: {new}"
 
 
 def _end_line(node: yaml.Node) -> int:

@@ -100,3 +100,22 @@ def test_markdown_is_a_safe_subset_and_values_are_escaped():
     assert '<a href="https://motive.example/r/abc?x=1&amp;y=2">Results</a>' in out.html
     assert 'href="javascript' not in out.html
     assert "Results (https://motive.example/r/abc?x=1&y=2)" in out.text and "Hi <img" in out.text
+
+
+def test_help_is_added_after_the_text_or_removed_when_cleared(texts):
+    new, errors = edits.apply(texts, "questions", {"q.age_band.help": "Pick your band.", "q.sex.help": " ",
+                                                   "q.ktw_left_cm.help": "Measure twice."})
+    assert errors == {}
+    assert changed_lines(texts[edits.ASSESSMENT], new[edits.ASSESSMENT])[:2] == [
+        '+        help: "Pick your band."',
+        '-        help: "Only used to ask the right health question and to compare calf results with the right '
+        'norms."']
+    assert 'toe-to-wall distance", help: "Measure twice.", min: 0' in new[edits.ASSESSMENT]  # a flow mapping
+    assessment = load_rules_from_texts(new).assessment
+    assert assessment.question("age_band").help == "Pick your band." and assessment.question("sex").help is None
+    assert assessment.question("ktw_left_cm").help == "Measure twice."
+    back, _ = edits.apply(new, "questions", {"q.ktw_left_cm.help": ""})
+    def line(text: str) -> str:
+        return next(x for x in text.splitlines() if "id: ktw_left_cm" in x)
+
+    assert line(back[edits.ASSESSMENT]) == line(texts[edits.ASSESSMENT])  # exactly as it was
