@@ -23,7 +23,7 @@ from coachapp.rules_versions import copy_text, edits, services
 from coachapp.rules_versions.services import Actor, VersionError
 
 AREAS = {
-    "questions": ("Questions", "Question texts, help, option labels and the order of questions within a screen group."),
+    "questions": ("Questions", "Question texts, help, option labels and the order of questions within a section."),
     "emails": ("Emails", "Subjects and opening copy of the emails prospects get."),
     "sequences": ("Follow-up timing", "Delays of each sequence step and the send windows."),
     "priority": ("Lead priority", "Points of each scoring rule, the tier bands and the suggested action per tier."),

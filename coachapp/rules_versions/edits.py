@@ -98,7 +98,7 @@ def _question_fields(texts: Mapping[str, str]) -> list[Field]:
     root, out = _compose(texts, ASSESSMENT), []
     for si, section in _items(_get(root, "sections")):
         sid = _ident(section)
-        group, where = f"Screen group: {_text(_get(section, 'title'))}", f"section '{sid}'"
+        group, where = f"Section: {_text(_get(section, 'title'))}", f"section '{sid}'"
         base = ("sections", si)
         out.append(Field(f"s.{sid}.title", ASSESSMENT, (*base, "title"), "Section title", _text(_get(section, "title")),
                          "text", group, where, "title"))
@@ -264,7 +264,7 @@ def _lines_of(node: yaml.Node, next_start_line: int | None, lines: list[str]) ->
 
 
 def move_question(texts: Mapping[str, str], question: str, direction: str) -> dict[str, str]:
-    """Swap a question with its neighbour in its screen group (``up`` or ``down``); the loader
+    """Swap a question with its neighbour in its section (``up`` or ``down``); the loader
     then checks that every ``show_if`` still refers to an earlier question."""
     root = _compose(texts, ASSESSMENT)
     for _si, section in _items(_get(root, "sections")):
@@ -275,7 +275,7 @@ def move_question(texts: Mapping[str, str], question: str, direction: str) -> di
         i = ids.index(question)
         j = i - 1 if direction == "up" else i + 1
         if direction not in ("up", "down") or not 0 <= j < len(questions):
-            raise EditError(f"“{question}” is already {'first' if direction == 'up' else 'last'} in its screen group.")
+            raise EditError(f"“{question}” is already {'first' if direction == 'up' else 'last'} in its section.")
         a, b = sorted((i, j))
         lines = texts[ASSESSMENT].splitlines(keepends=True)
         nexts = [q.start_mark.line for q in questions[1:]] + [None]

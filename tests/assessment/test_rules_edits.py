@@ -1,5 +1,5 @@
 """The editor's pure parts (issue 15.2): targeted YAML edits keep comments and layout and go
-through the real loader; a question moves within its screen group; loader problems land on the
+through the real loader; a question moves within its section; loader problems land on the
 field they name; email copy checks its variables and renders Markdown safely."""
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def test_a_question_moves_within_its_screen_group_only_when_its_conditions_allow
     assert services.problems(services.by_number(number)) == []
     response = web.post(url, {"move": "sex:up", "q.age_band.text": "Your age?"})  # sex is first now
     assert response.status_code == 422
-    assert "“sex” is already first in its screen group." in html.unescape(response.get_data(as_text=True))
+    assert "“sex” is already first in its section." in html.unescape(response.get_data(as_text=True))
     assert "Your age?" in services.by_number(number).files[ASSESSMENT]  # the other edits are saved
 
 
