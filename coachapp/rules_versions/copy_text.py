@@ -46,6 +46,11 @@ EMAILS: dict[str, Email] = {e.name: e for e in (
           {**COMMON, **TOP, **RESULTS, "strategy_url": "the link to book a free strategy session (may be empty)"}),
     Email("nurture_drill_top_priority", "Tips: the drill for the top priority (sequence step 1)",
           "the greeting and the two lines above the drills", {**COMMON, **TOP, **RESULTS}),
+    Email("nurture_second_priority", "Tips: the second priority (sequence step 2)",
+          "the greeting and the line above the drills",
+          {**COMMON, **RESULTS, "second_priority": "their second priority, e.g. “upper-back rotation”"}),
+    Email("nurture_case_story", "Tips: a runner's story (instead of step 2 when there is one priority or none)",
+          "the greeting and the story above the link to their plan (never promise an outcome)", {**COMMON, **RESULTS}),
     Email("nurture_strategy_invite", "Tips: invitation to a strategy session",
           "the greeting and the invitation above the booking button",
           {**COMMON, **TOP, "strategy_url": "the link to book a free strategy session"}),
@@ -67,7 +72,8 @@ def _priority(context: Mapping[str, Any], index: int) -> str:
 
 def values(name: str, context: Mapping[str, Any]) -> dict[str, str]:
     """The variables' values for ``name`` from the render context the templates get."""
-    known = {"first_name": context.get("first_name") or "there", "top_priority": _priority(context, 0)}
+    known = {"first_name": context.get("first_name") or "there", "top_priority": _priority(context, 0),
+             "second_priority": _priority(context, 1)}
     return {v: str(known.get(v, context.get(v)) or "") for v in EMAILS[name].variables}
 
 

@@ -119,3 +119,15 @@ def test_help_is_added_after_the_text_or_removed_when_cleared(texts):
         return next(x for x in text.splitlines() if "id: ktw_left_cm" in x)
 
     assert line(back[edits.ASSESSMENT]) == line(texts[edits.ASSESSMENT])  # exactly as it was
+
+
+def test_each_email_gets_its_variables_from_the_templates_context():
+    context = {"first_name": "", "result": {"priorities": [{"label": "Hip mobility"}, {"label": "Calf strength"}]},
+               "results_url": "https://r.example", "business_name": "Motive", "unsubscribe_url": "https://u.example"}
+    assert copy_text.values("nurture_second_priority", context) == {
+        "first_name": "there", "business_name": "Motive", "results_url": "https://r.example",
+        "second_priority": "calf strength"}
+    assert copy_text.values("nurture_drill_top_priority", {**context, "result": {"priorities": []}})[
+        "top_priority"] == "mobility"
+    assert set(copy_text.EMAILS) == {"assessment_plan", "nurture_drill_top_priority", "nurture_second_priority",
+                                     "nurture_case_story", "nurture_strategy_invite", "nurture_retake_invite"}

@@ -256,6 +256,7 @@ def test_a_follow_up_email_takes_the_owners_opening_and_keeps_its_button(db_app)
     assert web.post(f"/dashboard/rules/{number}/edit/emails", {
         "nurture_strategy_invite.subject": "{{ first_name }}: a coach for your {{ top_priority }}?",
         "nurture_strategy_invite.body": "Hi {{ first_name }},\n\nTwo weeks in: want a second pair of eyes?",
+        "nurture_case_story.subject": "A runner like you", "nurture_case_story.body": "Hi {{ first_name }}, a story.",
     }).status_code == 200
     assert render("nurture_strategy_invite", **context) == built_in  # a draft: nothing changes
     web.get(f"/dashboard/rules/{number}/publish")
@@ -268,3 +269,6 @@ def test_a_follow_up_email_takes_the_owners_opening_and_keeps_its_button(db_app)
     assert "Two weeks in: want a second pair of eyes?" in owned.text
     assert "Book a free strategy session: https://motive.example/strategy?t=1&x=2" in owned.text
     assert "Unsubscribe: https://u.example/x" in owned.text
+    story = render("nurture_case_story", **context, results_url="https://motive.example/r/1")
+    assert story.subject == "A runner like you" and "<p>Hi Dana, a story.</p>" in story.html
+    assert "A runner we coached" not in story.html and "Your plan: https://motive.example/r/1" in story.text
