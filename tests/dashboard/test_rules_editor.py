@@ -92,7 +92,11 @@ def test_edited_label_and_subject_are_live_only_after_publish_and_gone_after_rol
     assert "Hello Dana," in live.text_body and "Questions? (https://motive.example/faq)" in live.text_body
     assert "YOUR PRIORITIES" in live.text_body
 
-    listing = web.get("/dashboard/rules").get_data(as_text=True)
+    refused = web.get(f"/dashboard/rules/{number}/edit/questions")  # a live version is not edited
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/dashboard/rules/edit")
+    assert web.post(f"/dashboard/rules/{number}/edit/emails", {"assessment_plan.subject": "x"}).status_code == 302
+    assert services.by_number(number).copy["assessment_plan"]["subject"] == SUBJECT
+    web.get("/dashboard/rules")
     web.post("/dashboard/rules/rollback", {"expected_live": str(draft.id)})
     assert OLD_LABEL in first_screen(db_app) and NEW_LABEL not in first_screen(db_app)
     assert plan_email("after@example.com").subject == default_subject
