@@ -116,7 +116,8 @@ def rules_edit_emails(number: int) -> tuple[str, int] | Response:
         if copy != (version.copy or {}):
             services.update_draft(version, Actor.coach(current_user), utcnow(), copy=copy, check=False)
             db.session.commit()
-            flash(f"Saved in {version.label}.", "ok")
+            flash(f"Saved in {version.label}." + (" It cannot be published until the problems below are fixed."
+                                                  if _all_problems(version) else ""), "ok")
     field_problems = {name: copy_text.check(name, str(e.get("subject", "")), str(e.get("body", "")))
                       for name, e in copy.items() if isinstance(e, dict)}
     problems = _all_problems(version)
