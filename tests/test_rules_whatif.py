@@ -91,3 +91,23 @@ def test_the_preview_renders_the_drafts_results_page_and_plan_email(db_app, owne
     same = identical_draft(tmp_path)
     body = text(owner_web.get(f"/dashboard/rules/{same.number}/preview?sample=persona:sore_knee"))
     assert "No difference:" in body and "the email is the same under both" in body
+
+
+def test_the_preview_shows_the_drafts_own_email_copy(db_app, owner_web, tmp_path):
+    """The owner's rewording of the plan email (the editor's ``copy``) shows in the draft's preview
+    before it is published; the live side keeps the template's own subject."""
+    from coachapp.models import utcnow
+    from coachapp.rules_versions import services
+    from coachapp.rules_versions.services import Actor
+
+    draft = identical_draft(tmp_path)
+    copy = {"assessment_plan": {"subject": "Your running plan, {{ first_name }}",
+                                "body": "Hello {{ first_name }}, here is **your** plan."}}
+    assert services.update_draft(draft, Actor(None, "test"), utcnow(), copy=copy) == []
+    db.session.commit()
+    body = text(owner_web.get(f"/dashboard/rules/{draft.number}/preview?sample=persona:stiff_calves_desk"))
+    live_part = body[body.index('id="email-live"'):body.index('id="email-draft"')]
+    draft_part = body[body.index('id="email-draft"'):]
+    assert "Your running plan, " in draft_part and "Your running plan" not in live_part
+    frame = owner_web.get(f"/dashboard/rules/{draft.number}/preview/draft/email?sample=persona:stiff_calves_desk")
+    assert "<strong>your</strong> plan" in frame.get_data(as_text=True)

@@ -31,5 +31,6 @@ def plan_email(version: RulesVersion | None, result: dict[str, Any]) -> tuple[st
         "subscribe_url": None,
     }
     template = "assessment_clinician" if red else "assessment_plan"
-    return template, render(template, first_name=FIRST_NAME, result=result, coach_name=None,
+    return template, render(template, copy_from=dict(version.copy or {}) if version else {},
+                            first_name=FIRST_NAME, result=result, coach_name=None,
                             results_url=external_url("public.results", token=PREVIEW_TOKEN), **links)
