@@ -1,16 +1,15 @@
 """Replay a draft (issue 15.3), owner only: start a replay of the last N submissions (the worker
 runs ``rules.replay``), follow its progress (``progress.json``, polled by
-static/replay_progress.js; a Refresh link without it), then the counts per category and the
+static/progress.js; a Refresh link without it), then the counts per category and the
 changed runners with before/after, each linked to its lead. CSRF on the form."""
 
 from __future__ import annotations
 
-import logging
-
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from coachapp.celery_app import send_now
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
@@ -19,7 +18,6 @@ from coachapp.rules_preview import replay
 from coachapp.rules_preview.outcomes import CATEGORIES, CATEGORY_LABELS, plan_change
 from coachapp.rules_versions import services
 
-logger = logging.getLogger(__name__)
 RUN_TASK = "rules.replay"
 PAGE = 100
 
@@ -74,25 +72,11 @@ def rules_replay_start(number: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _page(draft, form, str(exc), asked), 422
     db.session.commit()
-    if not _publish(run.id):
+    if not send_now(RUN_TASK, run.id):
         run.status, run.error = "failed", "The task queue could not be reached; nothing was replayed."
         db.session.commit()
         flash("The task queue cannot be reached right now; nothing was replayed. Try again in a minute.", "error")
     return redirect(url_for(".rules_replay", run_id=run.id))
-
-
-def _publish(run_id: int) -> bool:
-    """Hand the run to the worker, bounded like the outbox's publish (no retries)."""
-    celery = current_app.extensions["celery"]
-    timeout = current_app.config["OUTBOX_PUBLISH_TIMEOUT"]
-    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
-    try:
-        with celery.connection_for_write(transport_options=fast) as connection:
-            celery.send_task(RUN_TASK, args=(run_id,), connection=connection, retry=False)
-    except Exception as exc:  # broker down or hung
-        logger.warning("Replay %s not published (%s)", run_id, type(exc).__name__)
-        return False
-    return True
 
 
 @bp.get("/rules/replays/<int:run_id>")

@@ -5,16 +5,16 @@ in the request; the last one done is kept (``leads/weight_fits.py``). Nothing is
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DateField
 from wtforms.validators import Optional
 
+from coachapp.celery_app import send_now
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
@@ -25,8 +25,6 @@ from coachapp.leads.weights_diff import format_points
 from coachapp.leads.weights_outcomes import DECIDED_AFTER_DAYS
 from coachapp.models import WeightFit, utcnow
 from coachapp.rules_store import get_rules
-
-logger = logging.getLogger(__name__)
 
 
 class FitForm(FlaskForm):
@@ -80,27 +78,13 @@ def insights_weights_fit() -> Response:
     since = form.since.data
     fit = weight_fits.queue_fit(current_user, since, DECIDED_AFTER_DAYS, utcnow())
     db.session.commit()
-    if _publish(fit.id):
+    if send_now(weight_fits.FIT_TASK, fit.id):
         flash("Fitting in the background: reload this page in a minute to see the result.", "ok")
     else:
         fit.status, fit.error = "failed", "the task queue could not be reached"
         db.session.commit()
         flash("The task queue cannot be reached right now; nothing was fitted. Try again in a minute.", "error")
     return redirect(url_for(".insights_weights", since=since.isoformat() if since else None))
-
-
-def _publish(fit_id: int) -> bool:
-    """Hand the fit to the worker, bounded like the outbox's publish (no retries)."""
-    celery = current_app.extensions["celery"]
-    timeout = current_app.config["OUTBOX_PUBLISH_TIMEOUT"]
-    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
-    try:
-        with celery.connection_for_write(transport_options=fast) as connection:
-            celery.send_task(weight_fits.FIT_TASK, args=(fit_id,), connection=connection, retry=False)
-    except Exception as exc:  # broker down or hung
-        logger.warning("Weight fit %s not published (%s)", fit_id, type(exc).__name__)
-        return False
-    return True
 
 
 @bp.get("/insights/weights/priority.yaml.diff")

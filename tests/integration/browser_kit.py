@@ -22,6 +22,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "timezone_id": "America/Denver"}
+VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 
 
 def launch_chromium() -> Iterator:
@@ -105,3 +106,32 @@ def check_page(page, shot: str, run_axe: bool = True) -> None:
     if run_axe:
         results = Axe().run(page)
         assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
+
+
+@contextmanager
+def signed_in(browser, base: str, email: str, password: str) -> Iterator[dict[int, object]]:
+    """A browser context per width (``VIEWPORTS``), signed in through the real sign-in form."""
+    made = {}
+    try:
+        for width, options in VIEWPORTS.items():
+            context = made[width] = browser.new_context(**options)
+            context.set_default_timeout(10_000)  # a missing element fails fast
+            page = context.new_page()
+            page.goto(f"{base}/auth/login")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/dashboard/")
+            page.close()
+        yield made
+    finally:
+        for context in made.values():
+            context.close()
+
+
+def open_page(contexts: dict[int, object], base: str, width: int, path: str):
+    """A new page of that width's context at ``path``, which must answer 200."""
+    page = contexts[width].new_page()
+    response = page.goto(base + path)
+    assert response.status == 200, f"{path}: {response.status}"
+    return page

@@ -23,8 +23,7 @@ from tests.helpers import CHEST_PAIN, DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.integration.browser_kit import (
     ARTIFACTS,
-    DESKTOP,
-    PHONE,
+    VIEWPORTS,
     check_page,
     embedded_env,
     serving,
@@ -33,7 +32,6 @@ from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 BY_ID = {p.id: p for p in PERSONAS}
 
 OWNER_EMAIL = "brian.murray@motive-training.example"

@@ -28,12 +28,11 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER_EMAIL = "brian@motive-training.example"
 HOST_PATH = "/running/free-assessment?utm_source=instagram&utm_campaign=spring"
 

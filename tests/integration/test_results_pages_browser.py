@@ -17,8 +17,7 @@ from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.integration.browser_kit import (
-    DESKTOP,
-    PHONE,
+    VIEWPORTS,
     check_page,
     embedded_env,
     serving,
@@ -27,7 +26,6 @@ from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 PERSONA_IDS = ("tested_and_normal", "stiff_left_ankle", "hypermobile_by_questionnaire",
                "low_energy_availability", "sore_knee", "chest_pain", "sex_unanswered_period_skipped")
 BY_ID = {p.id: p for p in PERSONAS}

@@ -13,12 +13,11 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CORE, complete_assessment
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER = "brian.murray@motive-training.example"
 ATTEMPTS = [  # ankle restricted, then better beyond the MDC; upper back one step better on the left
     {"ktw_left_cm": 7, "ktw_right_cm": 7.5, "trot_left": "well_short", "trot_right": "on_line",

@@ -12,12 +12,18 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_replay import store_submissions, threshold_draft
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import (
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    open_page,
+    serving,
+    signed_in,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER_EMAIL = "brian.murray@motive-training.example"
 
 
@@ -64,28 +70,12 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def owner(browser, site):
-    made = {}
-    for width, options in VIEWPORTS.items():
-        context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER_EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
-        page.close()
-        made[width] = context
-    yield made
-    for context in made.values():
-        context.close()
+    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
+        yield contexts
 
 
 def _open(site, owner, width: int, path: str):
-    page = owner[width].new_page()
-    response = page.goto(site.base + path)
-    assert response.status == 200, f"{path}: {response.status}"
-    return page
+    return open_page(owner, site.base, width, path)
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
@@ -134,5 +124,35 @@ def test_preview(site, owner, width):
         assert "Ankle dorsiflexion" in page.frame_locator("#results-live iframe").locator("body").inner_text()
         page.locator("#results").scroll_into_view_if_needed()  # frames below the fold paint once seen
         check_page(page, f"dashboard-rules-preview-{width}.png")
+    finally:
+        page.close()
+
+
+def test_a_running_replay_updates_its_count_in_place(site, owner):
+    """static/progress.js (shared with the CSV import): the page polls progress.json, puts the
+    count into place as the worker moves on, and reloads once the run is done."""
+    from playwright.sync_api import expect
+
+    from coachapp.extensions import db
+    from coachapp.models import RulesReplay
+
+    with site.app.app_context():
+        run = db.session.get(RulesReplay, site.run_id)
+        kept = {"status": run.status, "done": run.done}
+        run.status, run.done = "running", 10
+        db.session.commit()
+    page = _open(site, owner, 1280, f"/dashboard/rules/replays/{site.run_id}")
+    try:
+        assert page.locator("#done").inner_text() == "10"
+        with site.app.app_context():
+            db.session.get(RulesReplay, site.run_id).done = 120
+            db.session.commit()
+        expect(page.locator("#done")).to_have_text("120", timeout=10_000)  # polled (a string to eval is CSP-blocked)
+        assert page.locator("#bar").evaluate("bar => bar.value") == 120
+        with site.app.app_context():
+            run = db.session.get(RulesReplay, site.run_id)
+            run.status, run.done = kept["status"], kept["done"]
+            db.session.commit()
+        page.get_by_role("heading", name="Replay finished").wait_for(timeout=10_000)  # reloaded once done
     finally:
         page.close()

@@ -13,13 +13,12 @@ import pytest
 from tests.conftest import Browserish, clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_strategy import STRATEGY_FORM
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 from tests.sessions.helpers import ALWAYS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER = "brian.murray@motive-training.example"
 
 

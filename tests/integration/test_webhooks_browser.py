@@ -11,12 +11,18 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import (
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    open_page,
+    serving,
+    signed_in,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_URL = "https://hooks.extremely-long-integration-platform-domain.example.com/catch/1234567/abcdefghijklmnop/"
 LONG_ERROR = ("<!DOCTYPE html><html><head><title>410 Gone</title></head><body><h1>Gone</h1><p>The hook "
@@ -73,28 +79,12 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def owner(browser, site):
-    made = {}
-    for width, options in VIEWPORTS.items():
-        context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER_EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
-        page.close()
-        made[width] = context
-    yield made
-    for context in made.values():
-        context.close()
+    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
+        yield contexts
 
 
 def _open(site, owner, width: int, path: str):
-    page = owner[width].new_page()
-    response = page.goto(site.base + path)
-    assert response.status == 200, f"{path}: {response.status}"
-    return page
+    return open_page(owner, site.base, width, path)
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)

@@ -13,12 +13,11 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_weights import seed_outcomes
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.integration.browser_kit import VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER = "brian.murray@motive-training.example"
 
 
