@@ -127,3 +127,42 @@ def test_an_unchanged_version_lists_everything_as_unchanged(db_app, tmp_path):
     assert "Other rule files: changed scoring/regions.yaml" in said
     assert "/mail/" not in body and "/screen/" not in body
     assert "The plan email (right after the assessment): unchanged" in said
+
+
+@pytest.mark.usefixtures("versions_cleared")
+@pytest.mark.parametrize("persona", ["stiff_calves_desk", "sore_knee", "new_runner"])
+def test_every_rewordable_email_renders_under_both_sides(db_app, tmp_path, persona):
+    """Each email an owner may reword, with the owner's copy in the draft: rendered on the page
+    (subject, text) and in its frame (HTML), the built-in one under live. An email the picked
+    runner would not get (too few priorities for the drill emails) is shown for a built-in runner
+    who would, and says so; its frame for the picked runner is a 422 with a message, not a 500."""
+    from coachapp.rules_preview import pages
+    from coachapp.rules_preview.changed import qualifies
+    from coachapp.rules_preview.samples import BY_ID
+    from coachapp.rules_store import files_rules
+    from coachapp.rules_versions.copy_text import EMAILS
+
+    web = sign_in(db_app, coach_with_password(db, is_owner=True, name="Eve Owner", email="eve@motive.example"))
+    draft = import_draft(edited_copy(tmp_path))
+    copy = {name: {"subject": f"Subject for {name}, {{{{ first_name }}}}", "body": f"Opening of {name}."}
+            for name in EMAILS}
+    services.update_draft(draft, ACTOR, utcnow(), copy=copy)
+    db.session.commit()
+    sample = f"?sample=persona:{persona}"
+    page = web.get(f"/dashboard/rules/{draft.number}/preview{sample}")
+    assert page.status_code == 200
+    body = text(page)
+    result = pages.result_of(files_rules(), BY_ID[persona].answers(utcnow().date()), utcnow().date())
+    for name in EMAILS:
+        section = body[body.index(f'id="mail-{name}"'):]
+        section = section[:section.index("</section>")]
+        assert f"Subject for {name}, Sam" in section and f"Opening of {name}." in section
+        if not qualifies(name, result):
+            assert f"{BY_ID[persona].label} would not get this email; shown for:" in section
+            direct = web.get(f"/dashboard/rules/{draft.number}/preview/draft/mail/{name}{sample}")
+            assert direct.status_code == 422 and "would not get this email" in text(direct)
+        srcs = [html.unescape(u) for u in re.findall(r'src="([^"]+/mail/[^"]+)"', section)]
+        assert len(srcs) == 2
+        live_frame, draft_frame = (web.get(u) for u in srcs)
+        assert draft_frame.status_code == live_frame.status_code == 200
+        assert f"Opening of {name}." in text(draft_frame) and f"Opening of {name}." not in text(live_frame)

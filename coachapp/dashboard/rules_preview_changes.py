@@ -16,7 +16,7 @@ from coachapp.dashboard.rules_preview import _sample, _sides, frame
 from coachapp.leads import screens
 from coachapp.models import utcnow
 from coachapp.public.forms import StepForm
-from coachapp.rules_preview import pages
+from coachapp.rules_preview import changed, pages
 from coachapp.rules_versions import copy_text
 
 
@@ -34,7 +34,10 @@ def rules_preview_mail(number: int, which: str, name: str) -> Response:
         abort(404)
     _, version, rules = _side(number, which)
     _, _, answers = _sample()
-    return frame(pages.sample_email(name, version, pages.result_of(rules, answers, utcnow().date())).html)
+    result = pages.result_of(rules, answers, utcnow().date())
+    if not changed.qualifies(name, result):
+        abort(422, description="This runner would not get this email: pick a runner with more priorities.")
+    return frame(pages.sample_email(name, version, result).html)
 
 
 @bp.get("/rules/<int:number>/preview/<which>/screen/<question>")

@@ -13,11 +13,19 @@ from typing import Any
 from coachapp.assessment import Rules
 from coachapp.emails.messages import Rendered
 from coachapp.models import RulesVersion
-from coachapp.rules_preview import pages
+from coachapp.rules_preview import pages, samples
 from coachapp.rules_versions import changes, copy_text, edits, services
 from coachapp.rules_versions.email_copy import override_in
 
 AREA_LABELS = {"questions": "Questions", "sequences": "Follow-up timing", "priority": "Lead priority"}
+#: Emails only a runner with enough priorities gets (rules/sequences.yaml: ``has_priorities``,
+#: ``priority_count gte 2``); the templates read those priorities.
+NEEDS_PRIORITIES = {"nurture_drill_top_priority": 1, "nurture_second_priority": 2}
+
+
+def qualifies(name: str, result: Mapping[str, Any]) -> bool:
+    """Whether a runner with ``result`` can get email ``name`` (so its template can render)."""
+    return len(result.get("priorities") or ()) >= NEEDS_PRIORITIES.get(name, 0)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class Email:
     changed: bool
     live: Rendered | None = None  # rendered only when changed
     draft: Rendered | None = None
+    sample: str | None = None  # the runner shown when the picked one would not get it ("persona:<id>")
+    runner: str = ""  # that runner's label
 
 
 @dataclass(frozen=True)
@@ -77,13 +87,29 @@ def what_changed(live: RulesVersion | None, draft: RulesVersion, rules: Mapping[
     results = {which: pages.result_of(r, answers, today) for which, r in rules.items()}
     emails = []
     for name, email in copy_text.EMAILS.items():
-        if _copy_differs(live_copy, draft_copy, name):
-            emails.append(Email(name, email.title, True, pages.sample_email(name, live, results["live"]),
-                                pages.sample_email(name, draft, results["draft"])))
-        else:
+        if not _copy_differs(live_copy, draft_copy, name):
             emails.append(Email(name, email.title, False))
+            continue
+        key, label, shown = _runner_for(name, results, rules, today)
+        emails.append(Email(name, email.title, True, *(
+            (pages.sample_email(name, live, shown["live"]), pages.sample_email(name, draft, shown["draft"]))
+            if shown else (None, None)), sample=key, runner=label))
 
     both = {q.id for q in rules["live"].assessment.questions} & {q.id for q in rules["draft"].assessment.questions}
     screens = tuple(Screen(qid, rules["draft"].assessment.question(qid).text, tuple(what))
                     for qid, what in changes.changed_questions(found) if qid in both)
     return WhatChanged(tuple(areas), tuple(emails), screens, len(both) - len(screens))
+
+
+def _runner_for(name: str, results: dict[str, dict[str, Any]], rules: Mapping[str, Rules],
+                today: date) -> tuple[str | None, str, dict[str, dict[str, Any]] | None]:
+    """(sample key, label, results) to show email ``name`` with: the picked runner (None, "") when
+    they would get it under both sides, else the first built-in runner who would (None results: none)."""
+    if all(qualifies(name, r) for r in results.values()):
+        return None, "", results
+    for persona in samples.PERSONAS:
+        answers = persona.answers(today)
+        found = {which: pages.result_of(r, answers, today) for which, r in rules.items()}
+        if all(qualifies(name, r) for r in found.values()):
+            return f"persona:{persona.id}", persona.label, found
+    return None, "", None
