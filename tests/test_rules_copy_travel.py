@@ -96,6 +96,8 @@ def test_export_then_import_keeps_files_and_copy(db_app, tmp_path):
     assert "+Here is your plan." in diff.output
     same = runner.invoke(args=["rules", "diff", "1", "2"])
     assert "v1 and v2 have the same files and email copy" in same.output
+    missing = runner.invoke(args=["rules", "diff", "1", "9"])
+    assert missing.exit_code != 0 and "No rules version '9'" in missing.output
 
 
 @pytest.mark.usefixtures("versions_cleared")
