@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from coachapp.assessment import RulesError, load_rules
+from coachapp.assessment import RulesError, load_rules_from_texts, read_texts
 
 rules_cli = AppGroup("rules", help="Rules: validate a folder; versions in the database (export, import, "
                                    "publish, rollback).")
@@ -21,17 +21,26 @@ coaches_cli = AppGroup("coaches", help="Coaches: who covers what, and when.")
 @click.option("--path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Rules folder (default: RULES_DIR).")
 def rules_check(path: Path | None) -> None:
-    """Validate every rule file; exit 1 listing each problem by file and rule id."""
+    """Validate every rule file (and an exported email_copy.yaml); exit 1 listing each problem by file and rule id."""
+    from coachapp.rules_versions import copy_text
+
     folder = path or Path(current_app.config["RULES_DIR"])
+    errors: list[str] = []
+    texts = read_texts(folder, errors)
+    copy, copy_errors = copy_text.from_yaml(texts.pop(copy_text.COPY_FILE, ""))
     try:
-        rules = load_rules(folder)
+        if errors:
+            raise RulesError(errors)
+        rules = load_rules_from_texts(texts)
+        if copy_errors:
+            raise RulesError(copy_errors)
     except RulesError as exc:
         for error in exc.errors:
             click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from exc
     assessment = rules.assessment
     click.echo(f"rules OK: {folder}")
-    click.echo(f"  version       {rules.version}")
+    click.echo(f"  version       {rules.version}" + (f" (+ email copy of {len(copy)} emails)" if copy else ""))
     click.echo(f"  assessment    {assessment.id} v{assessment.version}: "
                f"{len(assessment.screens)} screens, {len(assessment.questions)} questions; the core takes "
                f"~{assessment.core_seconds()} s and ~{assessment.core_taps()} taps (budget "

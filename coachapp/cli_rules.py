@@ -1,8 +1,10 @@
-"""``flask rules versions | export | import | publish | rollback``: rules versions from the shell.
+"""``flask rules versions | export | import | diff | publish | rollback``: rules versions from the shell.
 
-The actor recorded in the audit log is ``CLI (user@host)``. ``import`` makes a draft (validated:
-an invalid folder is refused with the loader's errors); ``publish`` and ``rollback`` change what
-every process serves within ``RULES_LIVE_TTL`` seconds.
+The actor recorded in the audit log is ``CLI (user@host)``. ``export`` writes the rule files and,
+when the version has any, its email copy (``email_copy.yaml``); ``import`` makes a draft of both
+(validated: an invalid folder or copy is refused with the loader's or the editor's messages);
+``diff`` prints the files' and the copy's changes; ``publish`` and ``rollback`` change what every
+process serves within ``RULES_LIVE_TTL`` seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from coachapp.assessment import RulesError, read_texts
 from coachapp.cli import rules_cli
 from coachapp.extensions import db
 from coachapp.models import utcnow
-from coachapp.rules_versions import services
+from coachapp.rules_versions import copy_text, services
+from coachapp.rules_versions.diff import as_text, copy_as_text
 from coachapp.rules_versions.services import Actor, VersionError
 
 
@@ -43,9 +46,9 @@ def rules_versions() -> None:
 @click.argument("version")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def rules_export(version: str, folder: Path) -> None:
-    """Write VERSION's rule files (a number, "live" or "files") into FOLDER (new or empty)."""
+    """Write VERSION's rule files (a number, "live" or "files") and its email copy into FOLDER (new or empty)."""
     try:
-        label, texts = services.texts_of(version)
+        label, texts, copy = services.contents_of(version)
     except VersionError as exc:
         raise click.ClickException(str(exc)) from exc
     if folder.exists() and any(folder.iterdir()):
@@ -54,20 +57,27 @@ def rules_export(version: str, folder: Path) -> None:
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    click.echo(f"exported {label} ({len(texts)} files) to {folder}; check it with: flask rules check --path {folder}")
+    copy_yaml = copy_text.to_yaml(copy)
+    if copy_yaml:
+        (folder / copy_text.COPY_FILE).write_text(copy_yaml, encoding="utf-8")
+    click.echo(f"exported {label} ({len(texts)} files" + (f", email copy of {len(copy)} emails in "
+                                                         f"{copy_text.COPY_FILE}" if copy_yaml else "")
+               + f") to {folder}; check it with: flask rules check --path {folder}")
 
 
 @rules_cli.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--note", default="", help="What changed and why (shown in the versions list).")
 def rules_import(folder: Path, note: str) -> None:
-    """Import FOLDER as a new draft (validated like ``rules check``; refused when invalid)."""
+    """Import FOLDER (and its email_copy.yaml) as a new draft (validated like ``rules check``; refused when invalid)."""
     errors: list[str] = []
     texts = read_texts(folder, errors)
-    if errors:
-        _fail(errors)
+    copy, copy_errors = copy_text.from_yaml(texts.pop(copy_text.COPY_FILE, ""))
+    if errors or copy_errors:
+        _fail(errors + copy_errors)
     try:
-        version = services.create_draft(texts, Actor.cli(), utcnow(), note=note or f"imported from {folder.name}")
+        version = services.create_draft(texts, Actor.cli(), utcnow(), note=note or f"imported from {folder.name}",
+                                        copy=copy)
     except RulesError as exc:
         _fail(exc.errors)
     except VersionError as exc:
@@ -75,7 +85,23 @@ def rules_import(folder: Path, note: str) -> None:
     db.session.commit()
     same = [v.label for v in services.versions() if v.content_hash == version.content_hash and v.id != version.id]
     click.echo(f"imported as draft {version.label} ({version.content_hash})"
+               + (f" with the email copy of {len(copy)} emails" if copy else "")
                + (f"; same content as {', '.join(same)}" if same else ""))
+
+
+@rules_cli.command("diff")
+@click.argument("old")
+@click.argument("new")
+def rules_diff(old: str, new: str) -> None:
+    """The changes from OLD to NEW (a number, "live" or "files"): the files' unified diff, then the email copy's."""
+    try:
+        old_label, new_label, diffs = services.compare(old, new)
+        copy = services.compare_copy(old, new)
+    except VersionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not diffs and not copy:
+        click.echo(f"{old_label} and {new_label} have the same files and email copy")
+    click.echo(as_text(diffs) + copy_as_text(copy), nl=False)
 
 
 @rules_cli.command("publish")

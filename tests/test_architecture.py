@@ -18,7 +18,8 @@ PURE = ("coachapp.assessment", "coachapp.leads.priority", "coachapp.leads.slots"
         "coachapp.leads.worktime", "coachapp.leads.screens", "coachapp.leads.booking_events",
         "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing",
         "coachapp.leads.weights", "coachapp.leads.weights_diff",
-        "coachapp.rules_versions.diff", "coachapp.rules_versions.edits", "coachapp.rules_versions.copy_text")
+        "coachapp.rules_versions.diff", "coachapp.rules_versions.edits", "coachapp.rules_versions.copy_text",
+        "coachapp.rules_versions.changes")
 #: package → the packages it must never import
 FORBIDDEN = {
     "coachapp.leads": (*WEB, "coachapp.followups", "coachapp.tasks"),

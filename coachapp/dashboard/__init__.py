@@ -27,6 +27,7 @@ from coachapp.dashboard import (  # noqa: E402,F401
     outbox_views,
     rules_editor,
     rules_preview,  # issue 15.3: see before you publish (wtF)
+    rules_preview_changes,
     rules_replay_views,
     rules_views,
     rules_whatif_views,

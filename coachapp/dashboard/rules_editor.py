@@ -19,7 +19,7 @@ from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
 from coachapp.models import RulesAudit, RulesVersion, utcnow
-from coachapp.rules_versions import copy_text, edits, services
+from coachapp.rules_versions import changes, copy_text, edits, services
 from coachapp.rules_versions.services import Actor, VersionError
 
 AREAS = {
@@ -114,7 +114,8 @@ def rules_edit_emails(number: int) -> tuple[str, int] | Response:
             else:
                 copy.pop(name, None)
         if copy != (version.copy or {}):
-            services.update_draft(version, Actor.coach(current_user), utcnow(), copy=copy, check=False)
+            services.update_draft(version, Actor.coach(current_user), utcnow(), copy=copy, check=False,
+                                  fields=changes.copy_changes(version.copy or {}, copy))
             db.session.commit()
             flash(f"Saved in {version.label}." + (" It cannot be published until the problems below are fixed."
                                                   if _all_problems(version) else ""), "ok")
@@ -140,17 +141,20 @@ def rules_edit_area(number: int, area: str) -> tuple[str, int] | Response:
         if not form.validate_on_submit():
             abort(400)
         submitted = {k: v for k, v in request.form.items() if k not in ("csrf_token", "move")}
-        texts = version.files
+        texts, moved = version.files, []
         try:
             texts, errors = edits.apply(version.files, area, submitted)
             move = request.form.get("move", "")
             if move:
                 question, _, direction = move.rpartition(":")
                 texts = edits.move_question(texts, question, direction)
+                moved = [f"assessment: question {question} moved {direction}"]
         except edits.EditError as exc:  # the values above are still saved
             errors["_form"] = str(exc)
         if texts != version.files:
-            found = services.update_draft(version, Actor.coach(current_user), utcnow(), files=texts, check=False)
+            words = [c.words for c in changes.field_changes(version.files, texts)] + moved
+            found = services.update_draft(version, Actor.coach(current_user), utcnow(), files=texts, check=False,
+                                          fields=words)
             db.session.commit()
             flash(f"Saved in {version.label}." + (" It cannot be published until the problems below are fixed."
                                                   if found else ""), "ok")

@@ -1,5 +1,8 @@
 """Preview a version (issue 15.3), owner only: for a sample runner, the results page and the
-plan email (subject, text and HTML) as the live rules and the version render them, side by side.
+plan email (subject, text and HTML) as the live rules and the version render them, side by side;
+above them, what the version changes (``rules_preview.changed``): each area, every email whose copy
+differs and each assessment screen whose texts changed, rendered under both
+(frames: ``rules_preview_changes``); unchanged ones are listed, not rendered.
 
 The rendered pages are never put into the dashboard page: each is framed from its own route,
 which answers with its own policy — no scripts, styles and images from the app only, an opaque
@@ -20,7 +23,7 @@ from coachapp.dashboard.access import require_owner
 from coachapp.dashboard.rules_replay_views import missing_version
 from coachapp.models import RulesVersion, utcnow
 from coachapp.public.forms import StartForm
-from coachapp.rules_preview import pages, samples
+from coachapp.rules_preview import changed, pages, samples
 from coachapp.rules_preview.replay import live_label_and_rules
 from coachapp.rules_versions import services
 
@@ -79,8 +82,9 @@ def rules_preview(number: int) -> str | tuple[str, int]:
             "text": emails["live"][1].text == emails["draft"][1].text,
             "html": emails["live"][1].html == emails["draft"][1].html}
     unknown = request.args.get("sample") not in (None, "", key)
+    what = changed.what_changed(sides["live"][1], version, {k: v[2] for k, v in sides.items()}, answers, today)
     return render_template("dashboard/rules_preview.html", version=version, sides=sides, emails=emails,
-                           same=same, sample=key, label=label, personas=samples.PERSONAS,
+                           same=same, sample=key, label=label, personas=samples.PERSONAS, what=what,
                            recent=samples.recent_submissions(), unknown=unknown), (404 if unknown else 200)
 
 
@@ -104,6 +108,11 @@ def rules_preview_frame(number: int, which: str, what: str) -> Response:
                                coach_name=None, untested=[r["test_name"] for r in result["regions"]
                                                           if r.get("finding") is None and r.get("test_name")],
                                start_form=StartForm(), newer=None)
+    return frame(html)
+
+
+def frame(html: str) -> Response:
+    """A rendered page or email for a preview frame, with the frame's own sandboxing policy."""
     return Response(html, headers={
         "Content-Type": "text/html; charset=utf-8",
         "Content-Security-Policy": FRAME_CSP,

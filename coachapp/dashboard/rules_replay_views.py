@@ -1,7 +1,8 @@
 """Replay a draft (issue 15.3), owner only: start a replay of the last N submissions (the worker
 runs ``rules.replay``), follow its progress (``progress.json``, polled by
 static/progress.js; a Refresh link without it), then the counts per category and the
-changed runners with before/after, each linked to its lead. CSRF on the form."""
+changed runners with before/after, each linked to its lead. A run a dead worker left queued or
+running (no progress for ``replay.STALE_MINUTES``) offers "Run again". CSRF on the forms."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from coachapp.celery_app import send_now
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
-from coachapp.models import RulesReplay, RulesVersion
+from coachapp.models import RulesReplay, RulesVersion, utcnow
 from coachapp.rules_preview import replay
 from coachapp.rules_preview.outcomes import CATEGORIES, CATEGORY_LABELS, plan_change
 from coachapp.rules_versions import services
@@ -72,11 +73,33 @@ def rules_replay_start(number: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _page(draft, form, str(exc), asked), 422
     db.session.commit()
+    return _hand_over(run)
+
+
+def _hand_over(run: RulesReplay) -> Response:
     if not send_now(RUN_TASK, run.id):
         run.status, run.error = "failed", "The task queue could not be reached; nothing was replayed."
         db.session.commit()
         flash("The task queue cannot be reached right now; nothing was replayed. Try again in a minute.", "error")
     return redirect(url_for(".rules_replay", run_id=run.id))
+
+
+@bp.post("/rules/replays/<int:run_id>/again")
+def rules_replay_again(run_id: int) -> Response:
+    """Run a stale replay again: the old one is marked failed with the reason, a new one is queued."""
+    run = _run_or_404(run_id)
+    if not ReplayForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for(".rules_replay", run_id=run.id))
+    try:
+        fresh = replay.rerun(run.id, current_user, utcnow())
+    except replay.ReplayError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".rules_replay", run_id=run_id))
+    db.session.commit()
+    flash(f"Replay #{run_id} had stopped; it runs again as #{fresh.id}.", "ok")
+    return _hand_over(fresh)
 
 
 @bp.get("/rules/replays/<int:run_id>")
@@ -95,7 +118,8 @@ def rules_replay(run_id: int) -> str:
     names, regions = _names(run) if run.status == "done" else ({}, {})
     shown = [(c, plan_change(c["b"]["plan"], c["a"]["plan"], names) if "plan" in c["c"] and c["b"] else "")
              for c in rows[(page - 1) * PAGE: page * PAGE]]
-    return render_template("dashboard/rules_replay.html", run=run, draft=draft, category=category,
+    return render_template("dashboard/rules_replay.html", run=run, draft=draft, category=category, form=ReplayForm(),
+                           stale=replay.is_stale(run, utcnow()), stale_minutes=replay.STALE_MINUTES,
                            categories=CATEGORIES, labels=CATEGORY_LABELS, shown=shown, matching=len(rows),
                            page=page, pages=pages, regions=regions)
 

@@ -89,9 +89,11 @@ def rules_publish(number: int) -> Response | tuple[str, int]:
     else:
         problems = services.problems(version) if version.status == "draft" else []
     live = services.live_version()
-    diffs = services.compare(str(live.number) if live else FILES, str(version.number))[2] if not problems else []
+    old = str(live.number) if live else FILES
+    diffs = services.compare(old, str(version.number))[2] if not problems else []
+    copy_diffs = services.compare_copy(old, str(version.number)) if not problems else []
     return render_template("dashboard/rules_publish.html", version=version, live=live, form=form,
-                           problems=problems, diffs=diffs), status
+                           problems=problems, diffs=diffs, copy_diffs=copy_diffs), status
 
 
 @bp.post("/rules/rollback")
@@ -123,12 +125,13 @@ def rules_compare() -> tuple[str, int]:
     new = request.args.get("b") or (str(rows[0].number) if rows else FILES)
     try:
         old_label, new_label, diffs = services.compare(old, new)
+        copy_diffs = services.compare_copy(old, new)
     except VersionError as exc:
         return render_template("dashboard/rules_compare.html", versions=rows, old=old, new=new, error=str(exc),
-                               diffs=[], old_label="", new_label=""), 404
+                               diffs=[], copy_diffs=[], old_label="", new_label=""), 404
     shown, budget = [], MAX_DIFF_LINES
     for d in diffs:
         shown.append((d, d.lines[:budget] if budget > 0 else ()))
         budget -= len(d.lines)
     return render_template("dashboard/rules_compare.html", versions=rows, old=old, new=new, error=None,
-                           diffs=shown, old_label=old_label, new_label=new_label), 200
+                           diffs=shown, copy_diffs=copy_diffs, old_label=old_label, new_label=new_label), 200

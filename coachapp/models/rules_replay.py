@@ -39,4 +39,7 @@ class RulesReplay(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    #: the last claim or progress report: a queued or running run without any for
+    #: ``replay.STALE_MINUTES`` was left by a dead worker and may be run again
+    progress_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

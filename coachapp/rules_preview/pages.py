@@ -34,3 +34,16 @@ def plan_email(version: RulesVersion | None, result: dict[str, Any]) -> tuple[st
     return template, render(template, copy_from=dict(version.copy or {}) if version else {},
                             first_name=FIRST_NAME, result=result, coach_name=None,
                             results_url=external_url("public.results", token=PREVIEW_TOKEN), **links)
+
+
+def sample_email(name: str, version: RulesVersion | None, result: dict[str, Any]) -> Rendered:
+    """Template ``name`` (the plan email or a nurture email) for a runner with ``result`` under
+    ``version``'s copy, with the context the senders give it (``followups.services._queue``:
+    links to the results, a strategy session, the assessment; the unsubscribe link)."""
+    return render(name, copy_from=dict(version.copy or {}) if version else {}, first_name=FIRST_NAME,
+                  result=result, coach_name=None, marketing=True, retake_url=None,
+                  results_url=external_url("public.results", token=PREVIEW_TOKEN),
+                  strategy_url=external_url("public.strategy_session", from_assessment=PREVIEW_TOKEN),
+                  calendar_url=external_url("public.plan_ics", token=PREVIEW_TOKEN),
+                  assessment_url=external_url("public.intro"), subscribe_url=None,
+                  unsubscribe_url=external_url("public.unsubscribe_page", token=PREVIEW_TOKEN))

@@ -6,6 +6,10 @@ content hash), reads the submissions set-based in batches — only the columns t
 with the lead's stage, replies and latest strategy-session answers — evaluates each under both,
 commits the progress after every batch and writes the summary and the changed runners once.
 
+A run a dead worker left "queued" or "running" (no progress for ``STALE_MINUTES``) can be run
+again (``rerun``): it is marked failed with the reason and a new run is queued; the old worker,
+should it wake, reports nothing more (progress is written only while the row is "running").
+
 It reads submissions, leads and requests and writes only its own ``rules_replays`` row: nothing
 a runner or coach sees changes. Each submission is scored as of the day it was completed (the
 race countdown then), the same day under both rule sets, so only the rules differ.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,6 +39,7 @@ DEFAULT_N = 1000
 MAX_N = 5000
 BATCH = 500
 FILES_LABEL = "shipped files"
+STALE_MINUTES = 10  # no progress for this long: the worker that had the run is taken to be gone
 
 
 class ReplayError(ValueError):
@@ -94,9 +99,36 @@ def _by_hash(content_hash: str) -> Rules:
 
 
 def _report(run_id: int, **values: Any) -> None:
-    """Progress, committed at once so the page (another connection) sees it."""
-    db.session.execute(update(RulesReplay).where(RulesReplay.id == run_id).values(**values))
+    """Progress, committed at once so the page (another connection) sees it; only while the run is
+    "running" (a run given up on as stale and run again stays failed)."""
+    db.session.execute(update(RulesReplay).where(RulesReplay.id == run_id, RulesReplay.status == "running")
+                       .values(progress_at=utcnow(), **values))
     db.session.commit()
+
+
+def last_progress(run: RulesReplay) -> datetime:
+    return run.progress_at or run.started_at or run.created_at
+
+
+def is_stale(run: RulesReplay, now: datetime) -> bool:
+    """Queued or running with no progress for over ``STALE_MINUTES``: left by a dead worker."""
+    return run.status in ("queued", "running") and now - last_progress(run) > timedelta(minutes=STALE_MINUTES)
+
+
+def rerun(run_id: int, coach: Coach, now: datetime) -> RulesReplay:
+    """Give up on a stale run (failed, with the reason) and queue a new one of the same draft and N
+    (``ReplayError`` when the run is not stale: it finished, failed, or is still making progress)."""
+    run = db.session.execute(select(RulesReplay).where(RulesReplay.id == run_id).with_for_update()).scalar_one()
+    if not is_stale(run, now):
+        raise ReplayError(f"Replay #{run.id} is {run.status}"
+                          + (": it is still making progress." if run.status in ("queued", "running") else "."))
+    draft = db.session.get(RulesVersion, run.draft_id)
+    fresh = start(draft, run.requested, coach)
+    minutes = int((now - last_progress(run)).total_seconds() // 60)
+    run.error = (f"No progress for {minutes} minutes while {run.status} (the worker probably stopped); "
+                 f"run again as #{fresh.id}.")
+    run.status, run.finished_at = "failed", now
+    return fresh
 
 
 def recent_ids(n: int) -> list[int]:
@@ -149,7 +181,7 @@ def run(run_id: int) -> str:
     report, batch_size = _report, BATCH
     started = utcnow()
     claimed = db.session.execute(update(RulesReplay).where(RulesReplay.id == run_id, RulesReplay.status == "queued")
-                                 .values(status="running", started_at=started)).rowcount
+                                 .values(status="running", started_at=started, progress_at=started)).rowcount
     db.session.commit()
     if not claimed:
         return "not queued"

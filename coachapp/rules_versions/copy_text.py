@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+#: The exported copy beside the rule files (``flask rules export`` / ``import``; not a rule file).
+COPY_FILE = "email_copy.yaml"
 MAX_SUBJECT = 150
 MAX_BODY = 5000
 _VAR = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -135,3 +138,43 @@ def render(entry: Mapping[str, Any], found: Mapping[str, str]) -> Copy:
     subject = " ".join(_substitute(str(entry.get("subject", "")), found, escaped=False).split())
     return Copy(subject=subject, html=Markup(html),  # nosec B704  # markdown-it with HTML off escapes the owner's text; values escaped above
                 text=text.strip() + "\n")
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:  # a multi-line body as a | block
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(copy: Mapping[str, Any]) -> str:
+    """A version's copy as ``email_copy.yaml``: template → {subject, body}, sorted ("" when empty)."""
+    data = {name: {"subject": str(e.get("subject", "")), "body": str(e.get("body", ""))}
+            for name, e in sorted((copy or {}).items()) if isinstance(e, Mapping)}
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100) if data else ""
+
+
+def from_yaml(text: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """(copy, problems) of an ``email_copy.yaml``; each problem names the file, the email and the field
+    with the editor's checks (an unknown template or variable is refused)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return {}, [f"{COPY_FILE}: invalid YAML: {exc}".replace("\n", " ")]
+    if data is None:
+        return {}, []
+    if not isinstance(data, Mapping):
+        return {}, [f"{COPY_FILE}: expected a mapping of email template → {{subject, body}}"]
+    copy: dict[str, dict[str, str]] = {}
+    found: list[str] = []
+    for name, entry in data.items():
+        if not isinstance(entry, Mapping) or set(entry) - {"subject", "body"} \
+                or not all(isinstance(entry.get(k, ""), str) for k in ("subject", "body")):
+            found.append(f"{COPY_FILE}: email {name}: expected only a text subject and a text body")
+            continue
+        copy[str(name)] = {"subject": entry.get("subject", "").strip(), "body": entry.get("body", "").strip()}
+    return copy, found + [f"{COPY_FILE}: {p}" for p in problems(copy)]

@@ -26,7 +26,7 @@ from coachapp import rules_store
 from coachapp.assessment import Rules, RulesError, load_rules_from_texts, read_texts
 from coachapp.extensions import db
 from coachapp.models import Coach, RulesAudit, RulesVersion
-from coachapp.rules_versions.diff import FileDiff, diff_texts
+from coachapp.rules_versions.diff import CopyDiff, FileDiff, diff_copy, diff_texts
 
 #: The shipped files as a pseudo-version in comparisons.
 FILES = "files"
@@ -92,12 +92,15 @@ def shipped_texts() -> dict[str, str]:
 
 
 def create_draft(texts: Mapping[str, str], actor: Actor, now: datetime, *, note: str = "",
-                 based_on: RulesVersion | None = None, action: str = "import") -> RulesVersion:
-    """A new draft holding ``texts``, validated first (``RulesError`` lists the problems)."""
+                 based_on: RulesVersion | None = None, action: str = "import",
+                 copy: Mapping[str, Any] | None = None) -> RulesVersion:
+    """A new draft holding ``texts`` (and the email ``copy``), validated first (``RulesError``
+    lists the problems; the copy is checked by the caller: ``copy_text``)."""
     texts = {str(k): str(v) for k, v in texts.items()}
     rules = load_rules_from_texts(texts)
     number = (db.session.execute(select(func.max(RulesVersion.number))).scalar() or 0) + 1
-    version = RulesVersion(number=number, status="draft", files=texts, content_hash=rules.version, copy={},
+    version = RulesVersion(number=number, status="draft", files=texts, content_hash=rules.version,
+                           copy={k: dict(v) for k, v in (copy or {}).items()},
                            note=note.strip()[:2000], based_on_id=based_on.id if based_on else None,
                            created_by=actor.label, created_at=now)
     db.session.add(version)
@@ -112,10 +115,12 @@ def create_draft(texts: Mapping[str, str], actor: Actor, now: datetime, *, note:
 
 
 def update_draft(version: RulesVersion, actor: Actor, now: datetime, *, files: Mapping[str, str] | None = None,
-                 copy: Mapping[str, Any] | None = None, note: str | None = None, check: bool = True) -> list[str]:
+                 copy: Mapping[str, Any] | None = None, note: str | None = None, check: bool = True,
+                 fields: Iterable[str] = ()) -> list[str]:
     """Change a draft (only a draft); returns the texts' problems. ``check``: refuse invalid
     texts (``RulesError``); without it they are stored and the draft cannot be published until
-    fixed (an editor saving work in progress)."""
+    fixed (an editor saving work in progress). ``fields``: what the editor changed, in words
+    ("assessment: question desk_hours text"), recorded in the audit row's detail."""
     if version.status != "draft":
         raise VersionError(f"{version.label} is {version.status}: only a draft can be changed.")
     problems: list[str] = []
@@ -133,7 +138,10 @@ def update_draft(version: RulesVersion, actor: Actor, now: datetime, *, files: M
         changed.append("copy")
     if note is not None:
         version.note = note.strip()[:2000]
-    _audit("edit", version, actor, now, {"changed": changed, "problems": len(problems)})
+    detail: dict[str, Any] = {"changed": changed, "problems": len(problems)}
+    if fields:
+        detail["fields"] = list(fields)
+    _audit("edit", version, actor, now, detail)
     db.session.flush()
     return problems
 
@@ -219,15 +227,21 @@ def _audit(action: str, version: RulesVersion | None, actor: Actor, now: datetim
 
 def texts_of(which: str) -> tuple[str, Mapping[str, str]]:
     """(label, texts) of ``"files"``, ``"live"`` or a version number; ``VersionError`` when there is none."""
+    label, texts, _copy = contents_of(which)
+    return label, texts
+
+
+def contents_of(which: str) -> tuple[str, Mapping[str, str], Mapping[str, Any]]:
+    """(label, texts, email copy) of ``"files"`` (no copy), ``"live"`` or a version number."""
     if which == "live":
         live = live_version()
         which = str(live.number) if live else FILES
     if which == FILES:
-        return "shipped files", shipped_texts()
+        return "shipped files", shipped_texts(), {}
     version = by_number(which)
     if version is None:
         raise VersionError(f"No rules version {which!r}.")
-    return version.label, version.files
+    return version.label, version.files, version.copy or {}
 
 
 def by_number(number: str | int) -> RulesVersion | None:
@@ -244,6 +258,13 @@ def compare(old: str, new: str) -> tuple[str, str, list[FileDiff]]:
     new_label, new_texts = texts_of(new)
     return old_label, new_label, diff_texts(old_texts, new_texts, old_label.replace(" ", "-"),
                                             new_label.replace(" ", "-"))
+
+
+def compare_copy(old: str, new: str) -> list[CopyDiff]:
+    """The email copy changes from ``old`` to ``new``, per template (the shipped files have none)."""
+    old_label, _texts, old_copy = contents_of(old)
+    new_label, _texts, new_copy = contents_of(new)
+    return diff_copy(old_copy, new_copy, old_label.replace(" ", "-"), new_label.replace(" ", "-"))
 
 
 def versions() -> list[RulesVersion]:
