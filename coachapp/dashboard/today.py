@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, func, or_, select, union
 
 from coachapp.extensions import db
-from coachapp.leads.worklist import clinician_first, fresh_leads, in_care, open_tasks_before, untouched_new
+from coachapp.leads.worklist import clinician_first, fresh_leads, in_care, open_tasks_before, untouched_new_ids
 from coachapp.leads.worktime import end_of_local_day
 from coachapp.models import Booking, Coach, CoachTask, Lead
 
@@ -101,9 +101,9 @@ def waiting_query(coach: Coach, now: datetime, cap: int = WAITING_CAP) -> Select
     due = (select(CoachTask.lead_id.label("lead_id")).join(Lead, Lead.id == CoachTask.lead_id)
            .where(CoachTask.status == "open", CoachTask.due_at < end_today, Lead.erased_at.is_(None)))
     branches = (
-        due.where(CoachTask.coach_id == coach.id),  # my_task(coach), one index range per branch
-        due.where(CoachTask.coach_id.is_(None), in_care(coach)),
-        select(Lead.id.label("lead_id")).where(Lead.erased_at.is_(None), untouched_new(coach)),
+        due.where(CoachTask.coach_id == coach.id).limit(cap),  # my_task(coach), one index range per branch
+        due.where(CoachTask.coach_id.is_(None), in_care(coach)).limit(cap),
+        untouched_new_ids(coach, cap),
     )
-    capped = [select(part.c.lead_id) for part in (branch.limit(cap).subquery() for branch in branches)]
+    capped = [select(part.c.lead_id) for part in (branch.subquery() for branch in branches)]
     return select(func.count()).select_from(union(*capped).subquery())

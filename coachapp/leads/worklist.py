@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Select, exists, literal, or_, select
 
 from coachapp.extensions import db
 from coachapp.leads.worktime import end_of_local_day
@@ -41,9 +41,28 @@ def untouched_new(coach: Coach) -> ColumnElement[bool]:
     are written into the SQL (``_fixed``), so a prepared statement's generic plan can still use
     those partial indexes.
     """
-    no_note = ~exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.kind == _fixed("note"))
-    no_task_done = ~exists().where(CoachTask.lead_id == Lead.id, CoachTask.status == _fixed("done"))
-    return (Lead.stage == _fixed("new")) & in_care(coach) & no_note & no_task_done
+    return (Lead.stage == _fixed("new")) & in_care(coach) & _untouched(Lead.id)
+
+
+def untouched_new_ids(coach: Coach, cap: int) -> Select[tuple[int]]:
+    """At most ``cap`` ids of ``untouched_new`` leads (not erased), for a count that says "cap or
+    more" past it. The new leads in care are read first, in a subquery the planner keeps apart
+    (``OFFSET 0``: from the partial ``ix_leads_new_owner_id``), and each is then probed for a note
+    and a done task until ``cap`` are found. Written as one ``WHERE`` under a ``LIMIT``, PostgreSQL
+    walked the whole primary key in id order instead, to merge-join without a sort: 30 ms for an
+    owner with 11,000 new leads all touched, where this takes what the uncapped count did.
+    """
+    new = (select(Lead.id.label("id"))
+           .where(Lead.erased_at.is_(None), Lead.stage == _fixed("new"), in_care(coach))
+           .offset(0).subquery())
+    return select(new.c.id.label("lead_id")).where(_untouched(new.c.id)).limit(cap)
+
+
+def _untouched(lead_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """No note and no task done on that lead: two ``NOT EXISTS`` (anti-joins on partial indexes)."""
+    no_note = ~exists().where(LeadEvent.lead_id == lead_id, LeadEvent.kind == _fixed("note"))
+    no_task_done = ~exists().where(CoachTask.lead_id == lead_id, CoachTask.status == _fixed("done"))
+    return no_note & no_task_done
 
 
 def _fixed(value: str) -> ColumnElement[str]:

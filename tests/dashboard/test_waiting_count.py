@@ -99,9 +99,10 @@ def test_the_count_reads_indexes_not_every_lead(db_app):
     for coach in (owner, sam):
         stmt = waiting_query(coach, now)
         if db.engine.dialect.name != "postgresql":
-            sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+            compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
             with db.engine.connect() as conn:
-                details = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+                params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+                details = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
             whole = [d for d in details if d.startswith(("SCAN leads", "SCAN lead_events", "SCAN coach_tasks"))]
             assert not whole, details
             assert all(any(name in d for d in details) for name in ("ix_lead_events_note_lead_id",
