@@ -25,6 +25,7 @@ from coachapp.dashboard import (  # noqa: E402,F401
     leads_list,
     merge_views,
     outbox_views,
+    outcomes_views,
     templating,
     views,
     webhooks_views,

@@ -1,0 +1,33 @@
+"""``rules/insights.yaml``: how few leads are too few to say anything (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from coachapp.assessment._schema import Issues, Node, file_header, judgement
+
+#: 95 %: the level every interval on the Outcomes page uses (not a setting: the copy says 95 %).
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class InsightRules:
+    #: A rate whose denominator is below this is shown as "too few leads to say".
+    minimum_leads: int = 20
+
+
+def load_insight_rules(data: Any, issues: Issues) -> InsightRules:
+    """Validate ``rules/insights.yaml``; every problem names its field."""
+    head = file_header(data, issues, ("outcomes",))
+    if not head.ok:
+        return InsightRules()
+    node = Node(head.raw("outcomes"), "outcomes", issues, ("minimum_leads", "coach_judgement"))
+    if not node.ok:
+        return InsightRules()
+    judgement(node, ())
+    raw = node.raw("minimum_leads")
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 10_000:
+        issues.add("outcomes", f"'minimum_leads' must be a whole number from 1 to 10000, got {raw!r}")
+        return InsightRules()
+    return InsightRules(minimum_leads=raw)
