@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coachapp.assessment._schema import Issues, Node, file_header, judgement
+if TYPE_CHECKING:  # the rules loader imports this module: its helpers are imported when called
+    from coachapp.assessment._schema import Issues
 
 #: 95 %: the level every interval on the Outcomes page uses (not a setting: the copy says 95 %).
 CONFIDENCE = 0.95
@@ -19,6 +20,8 @@ class InsightRules:
 
 def load_insight_rules(data: Any, issues: Issues) -> InsightRules:
     """Validate ``rules/insights.yaml``; every problem names its field."""
+    from coachapp.assessment._schema import Node, file_header, judgement
+
     head = file_header(data, issues, ("outcomes",))
     if not head.ok:
         return InsightRules()

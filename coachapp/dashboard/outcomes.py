@@ -12,8 +12,9 @@ a step of the chain **requested → booked → attended → client**, each a sub
   through a link is a request too).
 
 The **predicted tier** is the tier the lead had before the outcome: the tier of its last "priority"
-event before its first move to "session booked" or beyond (a booking raises engagement, so the
-tier after it would predict what already happened); with no such move, its last priority event;
+event before it was first booked (its first move to "session booked" or beyond, or its first
+``Booking`` row; a booking raises engagement, so the tier after it would predict what already
+happened); never booked: its last priority event;
 with no priority event at all, its tier now if it was never booked, else none recorded.
 
 The **assessment** of a lead is its first completed one (the earliest started): its top priority
@@ -82,10 +83,13 @@ def per_lead(period: Period) -> CTE:
                         .where(Booking.lead_id.in_(cohort)))).subquery()
     reached = (select(ranks.c.lead_id, func.max(ranks.c.rank).label("rank"))
                .group_by(ranks.c.lead_id).subquery())
-    first_booked = (select(LeadEvent.lead_id.label("lead_id"), func.min(LeadEvent.created_at).label("at"))
-                    .where(LeadEvent.kind == "stage", _rank_of_stage(stage_after()) >= BOOKED,
-                           LeadEvent.lead_id.in_(cohort))
-                    .group_by(LeadEvent.lead_id).subquery())
+    booked_moments = (select(LeadEvent.lead_id.label("lead_id"), LeadEvent.created_at.label("at"))
+                      .where(LeadEvent.kind == "stage", _rank_of_stage(stage_after()) >= BOOKED,
+                             LeadEvent.lead_id.in_(cohort))
+                      .union_all(select(Booking.lead_id, Booking.created_at).where(Booking.lead_id.in_(cohort)))
+                      .subquery())
+    first_booked = (select(booked_moments.c.lead_id, func.min(booked_moments.c.at).label("at"))
+                    .group_by(booked_moments.c.lead_id).subquery())
     last_priority = (select(LeadEvent.lead_id.label("lead_id"), func.max(LeadEvent.id).label("event_id"))
                      .outerjoin(first_booked, first_booked.c.lead_id == LeadEvent.lead_id)
                      .where(LeadEvent.kind == "priority", LeadEvent.lead_id.in_(cohort),
@@ -161,7 +165,8 @@ def _answers(per: CTE, question_ids: list[str], postgres: bool) -> Select:
     else:  # one json_tree walk per assessment: top-level answers and the items of list answers
         node = func.json_tree(sub.c.answers).table_valued("key", "atom", "type", "path", "value", name="node")
         top = node.c.path == "$"
-        question = case((top, node.c.key), else_=func.substr(node.c.path, 3))
+        # an item's path is $.terrain, or $."hm_5pq" (SQLite quotes a key that is not a plain name)
+        question = case((top, node.c.key), else_=func.trim(func.substr(node.c.path, 3), '"'))
         scalar = node.c.type.not_in(("object", "array", "null"))
         value = case((node.c.type == "true", "true"), (node.c.type == "false", "false"),
                      (node.c.type == "array", NONE_TICKED), else_=cast(node.c.atom, String))
