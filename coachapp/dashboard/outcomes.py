@@ -28,9 +28,6 @@ unnested with the database's own JSON functions (``json_each``/``json_tree`` on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -48,14 +45,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import CTE
 
-from coachapp.analytics.answers import NONE_TICKED, CoreQuestion, core_questions
-from coachapp.analytics.stats import CalibrationRow, Counts, OutcomeRow, calibration, outcome_row, outcome_rows
-from coachapp.assessment import Rules
+from coachapp.analytics.answers import NONE_TICKED
 from coachapp.dashboard.funnel import STAGE_RANK, stage_after
-from coachapp.dashboard.period import DEFAULT_WEEKS, Period, period_ending
-from coachapp.dashboard.sources import SourceNames
+from coachapp.dashboard.period import Period
 from coachapp.extensions import db
-from coachapp.leads.priority import TIERS
 from coachapp.models import AssessmentSubmission, Booking, Lead, LeadEvent, StrategyRequest
 
 #: Booking rows: every one was booked; "held" was attended.
@@ -196,75 +189,3 @@ def outcome_counts(period: Period, question_ids: list[str]) -> list[tuple[str, s
         parts.append(_answers(per, question_ids, postgres))
     rows = db.session.execute(parts[0].union_all(*parts[1:])).all()
     return [(d, k, v, int(n), int(r or 0), int(b or 0), int(a or 0), int(c or 0)) for d, k, v, n, r, b, a, c in rows]
-
-
-@dataclass(frozen=True)
-class AnswerTable:
-    question: CoreQuestion
-    rows: list[OutcomeRow]  # in the rules' option order (unknown values last)
-
-
-@dataclass(frozen=True)
-class OutcomeReport:
-    period: Period
-    minimum: int
-    total: OutcomeRow  # every lead of the period
-    assessed: int  # … of whom finished an assessment (the population of priorities, flags and answers)
-    tiers: list[OutcomeRow]  # predicted tier, A1 … C3, then "no tier recorded"
-    sources: list[OutcomeRow]
-    priorities: list[OutcomeRow]
-    flags: list[OutcomeRow]
-    answers: list[AnswerTable]
-    calibration: list[CalibrationRow]
-
-    @property
-    def empty(self) -> bool:
-        return self.total.counts.leads == 0
-
-    def tables(self) -> list[tuple[str, list[tuple[str, str, OutcomeRow]]]]:
-        """Every table as ``(name, [(group, answer, row)])``, for the CSV."""
-        plain = [("all leads", [self.total]), ("tier", self.tiers), ("source", self.sources),
-                 ("top priority", self.priorities), ("flag", self.flags)]
-        out = [(name, [(r.label, "", r) for r in rows]) for name, rows in plain]
-        out.append(("answer", [(t.question.text, r.label, r) for t in self.answers for r in t.rows]))
-        return out
-
-
-def outcomes_report(rules: Rules, now: datetime, weeks: int = DEFAULT_WEEKS, tz: str = "UTC") -> OutcomeReport:
-    """The Outcomes page for the last ``weeks`` ISO weeks up to ``now`` in ``tz``."""
-    period = period_ending(now, weeks, tz)
-    minimum = rules.insights.minimum_leads
-    questions = core_questions(rules.assessment)
-    grouped: dict[str, dict[tuple[str | None, str | None], Counts]] = {d: {} for d in DIMENSIONS}
-    for dimension, key, value, *numbers in outcome_counts(period, [q.id for q in questions]):
-        found = grouped[dimension]
-        found[key, value] = found.get((key, value), Counts()) + Counts(*numbers)
-    tiers = {k or NO_TIER: c for (k, _), c in grouped["tier"].items()}
-    total = sum(tiers.values(), Counts())
-    tier_labels = {t: f"{t}: {rules.leads.tier_in_words(t)}" for t in TIERS} | {NO_TIER: "No tier recorded"}
-    names = SourceNames()
-    sources: dict[str, Counts] = {}
-    for (raw, _), c in grouped["source"].items():
-        key = names.add(raw, c.leads)
-        sources[key] = sources.get(key, Counts()) + c
-    regions: dict[str | None, str] = {r.id: r.label for r in rules.regions.regions}
-    regions |= {"": "No clear priority", None: "No completed assessment"}
-    priorities = [("none" if k is None else k, regions.get(k) or str(k), c)
-                  for (k, _), c in grouped["priority"].items()]
-    flag_labels = {f.id: f.label for f in rules.flags}
-    answers = []
-    for q in questions:
-        rows = [outcome_row(v or "", q.label(v or ""), c, minimum)
-                for (k, v), c in grouped["answer"].items() if k == q.id]
-        answers.append(AnswerTable(q, sorted(rows, key=lambda r, q=q: (q.order(r.key), r.label))))
-    return OutcomeReport(
-        period=period, minimum=minimum, total=outcome_row("all", "All leads", total, minimum),
-        assessed=sum(c.leads for (k, _), c in grouped["priority"].items() if k is not None),
-        tiers=[outcome_row(t, tier_labels.get(t, t), tiers[t], minimum) for t in (*TIERS, NO_TIER) if t in tiers]
-        + [outcome_row(t, t, c, minimum) for t, c in sorted(tiers.items()) if t not in (*TIERS, NO_TIER)],
-        sources=outcome_rows(((k, names.label(k), c) for k, c in sources.items()), minimum),
-        priorities=outcome_rows(priorities, minimum),
-        flags=outcome_rows(((k, flag_labels.get(k, k), c) for (k, _), c in grouped["flag"].items()), minimum),
-        answers=answers,
-        calibration=calibration(tiers, TIERS, minimum, tier_labels),
-    )

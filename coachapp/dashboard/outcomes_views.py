@@ -1,8 +1,9 @@
 """Insights → Outcomes (owner only, like Insights): which tiers, sources, priorities, flags and
 answers turn into booked sessions and clients, with 95 % Wilson intervals, and the same tables as CSV.
 
-Adapters only: ``?weeks=`` as on Insights, ``outcomes.outcomes_report`` for the numbers (pure
-statistics in ``coachapp/analytics``), a template, or the CSV (formula-escaped like the leads export).
+Adapters only: ``?weeks=`` as on Insights, ``outcome_report.cached_report`` for the numbers (the
+counts of the last few minutes, or counted now; pure statistics in ``coachapp/analytics``), a
+template, or the CSV (formula-escaped like the leads export). "Count again now" is a POST (CSRF).
 """
 
 from __future__ import annotations
@@ -10,36 +11,51 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, render_template, request
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from coachapp.analytics.stats import STEP_LABELS, STEPS, VERDICTS, Z95, csv_rows
+from coachapp.analytics.stats import STEP_LABELS, STEPS, VERDICTS, csv_rows
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.dashboard.leads_list import csv_safe
-from coachapp.dashboard.outcomes import outcomes_report
+from coachapp.dashboard.outcome_report import OutcomeReport, cached_report
 from coachapp.dashboard.period import PERIOD_WEEKS, parse_weeks
+from coachapp.extensions import db
 from coachapp.models import utcnow
 from coachapp.rules_store import get_rules
 
 
-def _report():
-    require_owner(current_user)
-    weeks = parse_weeks(request.args.get("weeks"))
-    return weeks, outcomes_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC")
+def _report(weeks: int, recount: bool = False) -> OutcomeReport:
+    report = cached_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC", recount=recount)
+    db.session.commit()  # the snapshot, if counted now
+    return report
 
 
 @bp.get("/insights/outcomes")
 def insights_outcomes() -> str:
-    weeks, report = _report()
+    require_owner(current_user)
+    weeks = parse_weeks(request.args.get("weeks"))
+    report = _report(weeks)
     return render_template("dashboard/insights_outcomes.html", report=report, weeks=weeks,
                            period_weeks=PERIOD_WEEKS, week_labels=report.period.week_labels(),
-                           steps=STEPS, step_labels=STEP_LABELS, verdicts=VERDICTS, z=Z95)
+                           steps=STEPS, step_labels=STEP_LABELS, verdicts=VERDICTS,
+                           fresh_minutes=get_rules().insights.snapshot_minutes)
+
+
+@bp.post("/insights/outcomes")
+def insights_outcomes_recount() -> Response:
+    """Count again now (the owner added leads or moved stages and wants to see it at once)."""
+    require_owner(current_user)
+    weeks = parse_weeks(request.form.get("weeks"))
+    _report(weeks, recount=True)
+    return redirect(url_for("dashboard.insights_outcomes", weeks=weeks), 303)
 
 
 @bp.get("/insights/outcomes.csv")
 def insights_outcomes_csv() -> Response:
-    weeks, report = _report()
+    require_owner(current_user)
+    weeks = parse_weeks(request.args.get("weeks"))
+    report = _report(weeks)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerows([csv_safe(cell) for cell in row] for row in csv_rows(report.tables(), report.calibration))

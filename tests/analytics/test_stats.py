@@ -128,12 +128,15 @@ def test_csv_rows_hold_counts_rates_and_intervals():
 
 
 def test_the_minimum_comes_from_the_rules_with_a_reason():
-    assert load_rules(RULES).insights == InsightRules(minimum_leads=20)
+    assert load_rules(RULES).insights == InsightRules(minimum_leads=20, snapshot_minutes=10)
     errors: list[str] = []
-    load_insight_rules({"version": 1, "outcomes": {"minimum_leads": 20}}, Issues(errors, "insights.yaml"))
+    fresh = {"minutes": 10, "coach_judgement": "x"}
+    load_insight_rules({"version": 1, "outcomes": {"minimum_leads": 20}, "snapshot": fresh},
+                       Issues(errors, "insights.yaml"))
     assert any("coach_judgement" in e for e in errors)
     errors.clear()
-    load_insight_rules({"version": 1, "outcomes": {"minimum_leads": 0, "coach_judgement": "x"}},
+    load_insight_rules({"version": 1, "outcomes": {"minimum_leads": 0, "coach_judgement": "x"},
+                        "snapshot": fresh},
                        Issues(errors, "insights.yaml"))
     assert any("minimum_leads" in e for e in errors)
 

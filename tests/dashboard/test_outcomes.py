@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coachapp.analytics.stats import CSV_HEADER, OVERLAP, Counts, wilson
-from coachapp.dashboard.outcomes import NO_TIER, outcomes_report
+from coachapp.dashboard.outcome_report import cached_report, outcomes_report
+from coachapp.dashboard.outcomes import NO_TIER
 from coachapp.extensions import db
 from coachapp.leads.priority import TIERS
 from coachapp.models import Lead, LeadEvent, StrategyRequest, utcnow
@@ -171,3 +172,44 @@ def test_no_data_says_so(db_app):
     assert rows[0] == list(CSV_HEADER) and rows[1][:8] == ["all leads", "All leads", "", "0", "0", "0", "0", "0"]
     report = outcomes_report(get_rules(), NOW, 4)
     assert report.empty and report.calibration == [] and report.tiers == [] and report.flags == []
+
+
+def _lead(i: int, when: datetime, stage: str = "new") -> Lead:
+    return Lead(email=f"s{i}@x.example", email_display="s", source="google", stage=stage, created_at=when,
+                updated_at=when)
+
+
+def test_page_views_reuse_the_counts_for_the_snapshot_minutes_then_count_again(db_app):
+    rules = get_rules()
+    db.session.add_all([_lead(i, NOW - timedelta(days=1)) for i in range(3)])
+    db.session.commit()
+    first = cached_report(rules, NOW, 4)
+    db.session.commit()
+    assert first.total.counts.leads == 3 and first.computed_at == NOW
+    db.session.add(_lead(9, NOW - timedelta(days=1), stage="client"))
+    db.session.commit()
+    minutes = rules.insights.snapshot_minutes
+    reused = cached_report(rules, NOW + timedelta(minutes=minutes - 1), 4)
+    assert reused.total.counts.leads == 3 and reused.computed_at == NOW  # the stored counts
+    recounted = cached_report(rules, NOW + timedelta(minutes=minutes), 4)
+    assert recounted.total.counts == Counts(4, 1, 1, 1, 1) and recounted.computed_at > NOW
+    db.session.commit()
+    other_zone = cached_report(rules, NOW + timedelta(minutes=minutes), 4, "Europe/Berlin")
+    assert other_zone.period.tz == "Europe/Berlin" and other_zone.total.counts.leads == 4
+
+
+def test_count_again_now_is_a_post_for_the_owner(db_app):
+    owner = coach_with_password(db, name="Brian Owner", email="brian@motive.example", is_owner=True)
+    web = sign_in(db_app, owner)
+    assert "No leads in this period yet" in web.get("/dashboard/insights/outcomes?weeks=4").get_data(as_text=True)
+    db.session.add(_lead(1, utcnow() - timedelta(days=1)))
+    db.session.commit()
+    assert "No leads in this period yet" in web.get("/dashboard/insights/outcomes?weeks=4").get_data(as_text=True)
+    answer = web.post("/dashboard/insights/outcomes", {"weeks": "4"})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/dashboard/insights/outcomes?weeks=4")
+    html = web.get("/dashboard/insights/outcomes?weeks=4").get_data(as_text=True)
+    assert "No leads in this period yet" not in html and "1 leads, 0 of them with a finished assessment" in html
+    sam = coach_with_password(db, name="Sam Mobility", email="sam@motive.example")
+    coach = sign_in(db_app, sam)
+    coach.get("/dashboard/")  # a page with a form: a fresh CSRF token
+    assert coach.post("/dashboard/insights/outcomes", {"weeks": "4"}).status_code == 403
