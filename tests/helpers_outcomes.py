@@ -147,7 +147,9 @@ def _submission(lead_id: int, when: datetime, status: str, answers: dict[str, An
     return {"lead_id": lead_id, "token": secrets.token_urlsafe(12), "status": status, "channel": "web",
             "answers": answers, "steps_done": [], "first_touch": {}, "started_at": when, "updated_at": when,
             "completed_at": when + timedelta(minutes=3) if done else None, "top_priority": top,
-            "result": {"flags": [{"id": f, "label": f} for f in flags], "priorities": []} if done else None}
+            "result": {"flags": [{"id": f, "label": f} for f in flags], "priorities": []} if done else None,
+            # as the app writes them now; every other row as stored before them (read from the result)
+            "flag_ids": list(flags) if done and lead_id % 2 else None}
 
 
 def _counts(group: list[Spec]) -> Counts:

@@ -129,19 +129,23 @@ def _tally(dimension: str, rows: Select) -> Select:
 
 
 def _flags(per: CTE, postgres: bool) -> Select:
+    """One row per flag of each lead's assessment: its ``flag_ids`` (a short list), or for a row
+    stored without them the result's flags (COALESCE reads the whole result only then)."""
     sub = AssessmentSubmission.__table__.alias("flag_source")
     if postgres:
-        flags = sub.c.result["flags"]
+        flags = func.coalesce(sub.c.flag_ids, sub.c.result["flags"])
         each = func.json_array_elements(case((func.json_typeof(flags) == "array", flags))).table_valued(
             "value", name="flag")
-        flag_id = each.c.value.op("->>")(literal("id"))
-        where = flag_id.is_not(None)
+        kind = func.json_typeof(each.c.value)
+        flag_id = case((kind == "object", each.c.value.op("->>")(literal("id"))),
+                       (kind == "string", each.c.value.op("#>>")(literal_column("'{}'::text[]"))))
     else:
-        each = func.json_each(sub.c.result, "$.flags").table_valued("value", "type", name="flag")
-        flag_id = func.json_extract(each.c.value, "$.id")
-        where = and_(each.c.type == "object", flag_id.is_not(None))
+        flags = func.coalesce(sub.c.flag_ids, func.json_extract(sub.c.result, "$.flags"))
+        each = func.json_each(flags).table_valued("value", "type", "atom", name="flag")
+        flag_id = case((each.c.type == "object", func.json_extract(each.c.value, "$.id")),
+                       (each.c.type == "text", each.c.atom))
     return _tally("flag", _rows(per, flag_id).select_from(
-        per.join(sub, sub.c.id == per.c.sub_id).join(each, true())).where(where))
+        per.join(sub, sub.c.id == per.c.sub_id).join(each, true())).where(flag_id.is_not(None)))
 
 
 def _answers(per: CTE, question_ids: list[str], postgres: bool) -> Select:

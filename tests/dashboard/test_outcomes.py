@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,3 +214,44 @@ def test_count_again_now_is_a_post_for_the_owner(db_app):
     coach = sign_in(db_app, sam)
     coach.get("/dashboard/")  # a page with a form: a fresh CSRF token
     assert coach.post("/dashboard/insights/outcomes", {"weeks": "4"}).status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_fills_flag_ids_from_stored_results(tmp_path, backend):
+    """Assessments completed before flag_ids existed get them from their result (1a9f75ac1bc2)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from coachapp import create_app
+    from tests.conftest import POSTGRES_URL, PostgresDatabase, dispose, make_config, require
+
+    scratch = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrate.sqlite'}"
+    else:
+        require(POSTGRES_URL, "PostgreSQL")
+        scratch = PostgresDatabase(POSTGRES_URL)
+        url = scratch.create()
+    app = create_app(make_config(url))
+    try:
+        with app.app_context():
+            upgrade(revision="e5b7a9c3d210")
+            insert = text("INSERT INTO assessment_submissions (token, status, channel, answers, steps_done, "
+                          "first_touch, started_at, updated_at, result) VALUES (:token, :status, 'web', '{}', "
+                          "'[]', '{}', :at, :at, :result)")
+            with db.engine.begin() as conn:
+                for token, status, result in [
+                    ("two", "completed", '{"flags": [{"id": "HYPERMOBILE", "label": "x"}, '
+                                         '{"id": "NO_STRENGTH_WORK"}]}'),
+                    ("none", "completed", '{"flags": []}'),
+                    ("open", "in_progress", None)]:
+                    conn.execute(insert, {"token": token, "status": status, "at": NOW, "result": result})
+            upgrade()
+            with db.engine.connect() as conn:
+                found = dict(conn.execute(text("SELECT token, flag_ids FROM assessment_submissions")).all())
+        assert {k: json.loads(v) if isinstance(v, str) else v for k, v in found.items()} == {
+            "two": ["HYPERMOBILE", "NO_STRENGTH_WORK"], "none": [], "open": None}
+    finally:
+        dispose(app)
+        if scratch is not None:
+            scratch.drop()
