@@ -172,6 +172,7 @@ def seed(rows: int) -> dict[str, int]:
             if assessed:
                 subs.append({"lead_id": lid, "token": uuid.uuid4().hex, "status": "completed", "channel": "web",
                              "answers": answers, "result": result, "top_priority": top, "steps_done": [],
+                             "flag_ids": [flag["id"] for flag in result["flags"]],
                              "current_step": "contact", "first_touch": touch,
                              "started_at": created - timedelta(minutes=9), "updated_at": created,
                              "completed_at": created, "safety_level": result["safety"]["level"]})

@@ -5,7 +5,7 @@ Counting reads every lead of the period with its stored assessment (answers and 
 documents, parsed per row): seconds at 100,000 leads. So the counts — a few hundred small rows,
 no personal data — are stored in ``insight_snapshots`` under (page, weeks, zone, rules version) and
 reused for ``rules/insights.yaml`` ``snapshot.minutes``; a page view then reads one row and builds
-the report in Python. The owner can count again at once ("Count again now").
+the report in Python (``snapshots.py``). The owner can count again at once ("Count again now").
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from coachapp.analytics.answers import CoreQuestion, core_questions
 from coachapp.analytics.stats import CalibrationRow, Counts, OutcomeRow, calibration, outcome_row, outcome_rows
 from coachapp.assessment import Rules
 from coachapp.dashboard.outcomes import DIMENSIONS, NO_TIER, outcome_counts
 from coachapp.dashboard.period import DEFAULT_WEEKS, Period, period_ending
+from coachapp.dashboard.snapshots import reuse_or_count
 from coachapp.dashboard.sources import SourceNames
-from coachapp.extensions import db
 from coachapp.leads.priority import TIERS
-from coachapp.models import InsightSnapshot
 
 CountRow = tuple[str, Any, Any, int, int, int, int, int]
 
@@ -107,26 +104,14 @@ def build_report(rules: Rules, period: Period, computed_at: datetime, counted: l
     )
 
 
-def snapshot_key(rules: Rules, weeks: int, tz: str) -> str:
-    return f"outcomes:{weeks}:{tz}:{rules.version}"
-
-
 def cached_report(rules: Rules, now: datetime, weeks: int = DEFAULT_WEEKS, tz: str = "UTC",
                   recount: bool = False) -> OutcomeReport:
-    """The report from the snapshot when it is younger than ``snapshot.minutes`` (and ``recount`` is
-    false), else counted now and stored (one upsert; the caller commits). The period of a reused
-    snapshot is the one it was counted for (it ends at ``computed_at``)."""
+    """The report from counts younger than ``snapshot.minutes`` (``snapshots.reuse_or_count``), else
+    counted now and stored (the caller commits). Reused counts keep the period they were counted
+    for (it ends when they were counted)."""
     period = period_ending(now, weeks, tz)
-    key = snapshot_key(rules, weeks, period.tz)
-    snapshot = db.session.get(InsightSnapshot, key)
-    max_age = timedelta(minutes=rules.insights.snapshot_minutes)
-    if snapshot is not None and not recount and now - snapshot.computed_at < max_age:
-        rows = [tuple(r) for r in snapshot.rows]
-        return build_report(rules, period_ending(snapshot.computed_at, weeks, tz), snapshot.computed_at, rows)
-    counted = outcome_counts(period, [q.id for q in core_questions(rules.assessment)])
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    values = {"computed_at": now, "period_start": period.start, "rows": [list(r) for r in counted]}
-    db.session.execute(dialect.insert(InsightSnapshot).values(key=key, **values)
-                       .on_conflict_do_update(index_elements=["key"], set_=values))
-    return build_report(rules, period, now, counted)
-
+    questions = [q.id for q in core_questions(rules.assessment)]
+    rows, counted_at = reuse_or_count(
+        f"outcomes:{weeks}:{period.tz}:{rules.version}", now, timedelta(minutes=rules.insights.snapshot_minutes),
+        period.start, lambda: [list(r) for r in outcome_counts(period, questions)], recount)
+    return build_report(rules, period_ending(counted_at, weeks, tz), counted_at, [tuple(r) for r in rows])

@@ -255,3 +255,22 @@ def test_the_migration_fills_flag_ids_from_stored_results(tmp_path, backend):
         dispose(app)
         if scratch is not None:
             scratch.drop()
+
+
+def test_the_insights_report_survives_its_snapshot_and_is_reused(seeded):
+    """The funnel page's report stored as JSON comes back equal; a view within the snapshot's
+    minutes reuses it; "count again" counts up to its own moment."""
+    from coachapp.dashboard import metrics
+    from coachapp.dashboard.insights_snapshot import cached_insights_report, decode, encode
+
+    rules = get_rules()
+    counted = metrics.insights_report(rules, NOW, 4, "Europe/Berlin")
+    assert counted.funnel.totals["finished"] > 0 and counted.priorities.flags
+    assert decode(json.loads(json.dumps(encode(counted)))) == counted
+    first, at = cached_insights_report(rules, NOW, 4, "Europe/Berlin")
+    db.session.commit()
+    assert first == counted and at == NOW
+    later = NOW + timedelta(minutes=rules.insights.snapshot_minutes - 1)
+    assert cached_insights_report(rules, later, 4, "Europe/Berlin") == (counted, NOW)
+    again, at = cached_insights_report(rules, later, 4, "Europe/Berlin", recount=True)
+    assert at == later and again.period.end == later and counted.period.end == NOW  # counted again, up to then
