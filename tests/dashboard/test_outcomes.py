@@ -274,3 +274,16 @@ def test_the_insights_report_survives_its_snapshot_and_is_reused(seeded):
     assert cached_insights_report(rules, later, 4, "Europe/Berlin") == (counted, NOW)
     again, at = cached_insights_report(rules, later, 4, "Europe/Berlin", recount=True)
     assert at == later and again.period.end == later and counted.period.end == NOW  # counted again, up to then
+
+
+def test_the_funnel_page_can_count_again_too(db_app):
+    owner = coach_with_password(db, name="Brian Owner", email="brian@motive.example", is_owner=True)
+    web = sign_in(db_app, owner)
+    page = web.get("/dashboard/insights?weeks=4").get_data(as_text=True)
+    assert "Count again now" in page and "10 minutes, then counted again" in page
+    answer = web.post("/dashboard/insights", {"weeks": "4"})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/dashboard/insights?weeks=4")
+    sam = coach_with_password(db, name="Sam Mobility", email="sam@motive.example")
+    coach = sign_in(db_app, sam)
+    coach.get("/dashboard/")
+    assert coach.post("/dashboard/insights", {"weeks": "4"}).status_code == 403
