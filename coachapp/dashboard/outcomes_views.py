@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from coachapp.analytics.stats import STEP_LABELS, STEPS, VERDICTS, OutcomeRow, Rate, csv_rows
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
+from coachapp.dashboard.interval_svg import Whisker, interval_chart
 from coachapp.dashboard.leads_list import csv_safe
 from coachapp.dashboard.outcome_report import OutcomeReport, cached_report
 from coachapp.dashboard.period import PERIOD_WEEKS, parse_weeks
@@ -51,6 +52,17 @@ def row_cells(row: OutcomeRow) -> Markup:
     return Markup("".join(parts))  # nosec B704  # numbers and constant labels only, escaped above
 
 
+def calibration_chart(report: OutcomeReport) -> Markup:
+    """Each predicted tier's client rate with its interval, tiers in order (the table beside it has the words)."""
+    rows = [Whisker(f"{c.tier or 'No tier recorded'} · {c.counts.leads} leads", c.clients.value,
+                    *((c.clients.interval.low, c.clients.interval.high) if c.clients.interval else (0.0, 0.0)))
+            for c in report.calibration]
+    return Markup(interval_chart(  # nosec B704  # interval_svg escapes every label
+        "chart-calibration", "Client rate by predicted tier, with 95% intervals", rows,
+        desc="For each predicted tier in order, the share of its leads who became clients: a dot, and a line "
+             "across its 95% interval. Tiers whose lines overlap cannot be told apart yet."))
+
+
 def _report(weeks: int, recount: bool = False) -> OutcomeReport:
     report = cached_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC", recount=recount)
     db.session.commit()  # the snapshot, if counted now
@@ -66,7 +78,8 @@ def insights_outcomes() -> str:
                            period_weeks=PERIOD_WEEKS, week_labels=report.period.week_labels(),
                            steps=STEPS, step_labels=STEP_LABELS, verdicts=VERDICTS,
                            fresh_minutes=get_rules().insights.snapshot_minutes, row_cells=row_cells,
-                           rate_html=lambda r: Markup(rate_html(r)))  # nosec B704  # numbers only
+                           rate_html=lambda r: Markup(rate_html(r)),  # nosec B704  # numbers only
+                           calibration_chart=calibration_chart(report))
 
 
 @bp.post("/insights/outcomes")

@@ -72,6 +72,7 @@ def test_the_outcomes_page_with_data(site, browser, width):
         assert page.get_by_role("heading", name="Does the tier predict who becomes a client?").is_visible()
         assert page.get_by_text("too few leads to say").first.is_visible()
         assert page.locator(".interval").count() > 20
+        assert page.get_by_role("img", name="Client rate by predicted tier, with 95% intervals").is_visible()
         page.get_by_text("Are you training for an event?").click()  # open one answer table
         assert page.get_by_role("region", name="Are you training for an event? (table)").is_visible()
         _check_page(page, f"outcomes-{width}.png")
