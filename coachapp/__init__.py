@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     from coachapp import rules_store
     from coachapp.celery_app import celery_init_app
     from coachapp.extensions import csrf, db, limiter, login_manager, migrate
+    from coachapp.rules_versions import email_copy
 
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -65,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     celery_init_app(app)
     rules_store.init_app(app)
+    email_copy.init_app(app)  # the owner's email copy: live look-up and the publish guard
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from celery import Celery, Task
 from flask import Flask
+
+logger = logging.getLogger(__name__)
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -26,3 +29,22 @@ def celery_init_app(app: Flask) -> Celery:
     import coachapp.tasks  # noqa: F401  (registers the shared tasks)
 
     return celery
+
+
+def send_now(task_name: str, *args: object) -> bool:
+    """Hand one job to the worker from a request, bounded like the outbox's publish (the broker's
+    connect and socket timeouts at ``OUTBOX_PUBLISH_TIMEOUT``, no retries): True when the broker
+    took it. A broker that is down or hung costs the page at most that timeout; the caller marks
+    its row failed and says so."""
+    from flask import current_app
+
+    celery = current_app.extensions["celery"]
+    timeout = current_app.config["OUTBOX_PUBLISH_TIMEOUT"]
+    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+    try:
+        with celery.connection_for_write(transport_options=fast) as connection:
+            celery.send_task(task_name, args=args, connection=connection, retry=False)
+    except Exception as exc:  # broker down or hung
+        logger.warning("%s%r not published (%s)", task_name, args, type(exc).__name__)
+        return False
+    return True

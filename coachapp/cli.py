@@ -1,4 +1,5 @@
-"""Flask CLI: ``flask rules check``, ``flask outbox sweep``, ``flask assessments purge``."""
+"""Flask CLI: ``flask rules check`` (and the rules versions: ``coachapp/cli_rules.py``),
+``flask outbox sweep``, ``flask assessments purge``, ``flask coaches …``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from flask.cli import AppGroup
 
 from coachapp.assessment import RulesError, load_rules
 
-rules_cli = AppGroup("rules", help="Rules in rules/: validate and describe.")
+rules_cli = AppGroup("rules", help="Rules: validate a folder; versions in the database (export, import, "
+                                   "publish, rollback).")
 outbox_cli = AppGroup("outbox", help="The email outbox.")
 assessments_cli = AppGroup("assessments", help="Assessment housekeeping.")
 coaches_cli = AppGroup("coaches", help="Coaches: who covers what, and when.")
@@ -141,5 +143,8 @@ def coaches_list() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli):
+    from coachapp import cli_rules  # noqa: F401  (adds the versions' commands to ``rules``)
+    from coachapp.cli_priority import priority_cli
+
+    for group in (rules_cli, outbox_cli, assessments_cli, coaches_cli, priority_cli):
         app.cli.add_command(group)

@@ -309,6 +309,9 @@ def from_env(env: Mapping[str, str], instance: Path) -> dict[str, Any]:
         "WEBHOOKS_DEADLINE": float(env.get("WEBHOOKS_DEADLINE") or 30),
         "WEBHOOKS_CLAIM_LEASE": float(env.get("WEBHOOKS_CLAIM_LEASE") or 60),
         "WEBHOOKS_ENDPOINTS_TTL": float(env.get("WEBHOOKS_ENDPOINTS_TTL") or 30),
+        # Seconds between two looks at which rules version is live (coachapp/rules_store.py): a
+        # publish or rollback reaches every other process within this; the publishing one at once.
+        "RULES_LIVE_TTL": float(env.get("RULES_LIVE_TTL") or "5"),
         # Sites that may frame the assessment and the strategy session (coachapp/embedding.py).
         "EMBED_ORIGINS": parse_origins(env.get("EMBED_ORIGINS")),
         "CELERY": celery_settings(env, instance),

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from itsdangerous import URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -90,3 +90,32 @@ def booking_urls(booking_id: int, until: datetime) -> BookingUrls:
     return BookingUrls(manage=external_url("public.session_booked", signed=signed),
                        reschedule=external_url("public.session_reschedule", signed=signed),
                        cancel=external_url("public.session_cancel", signed=signed))
+
+
+#: Its own salt: a retake link identifies a lead to start a new assessment with their stable
+#: answers; it is no unsubscribe, calendar or booking link (and none of those is one).
+RETAKE_SALT = "coachapp.retake"
+#: How long a retake link in an email works (the invitation goes out six weeks after the
+#: assessment; a year leaves room for a late retake). After it, the page says how to start afresh.
+RETAKE_MAX_AGE = 365 * 24 * 3600
+
+
+def retake_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_keys(), salt=RETAKE_SALT)
+
+
+def retake_token(lead_id: int) -> str:
+    return retake_serializer().dumps({"lead": lead_id})
+
+
+def retake_lead_id(signed: str, max_age: int | None = None) -> int:
+    """The lead a retake link names. Raises ``SignatureExpired`` (too old) or ``BadSignature``."""
+    data = retake_serializer().loads(signed, max_age=RETAKE_MAX_AGE if max_age is None else max_age)
+    if not isinstance(data, dict) or not isinstance(data.get("lead"), int):
+        raise BadSignature("not a retake link")
+    return data["lead"]
+
+
+def retake_url(lead_id: int) -> str:
+    """Absolute retake link for emails (works in a request or a worker)."""
+    return external_url("public.retake", signed=retake_token(lead_id))

@@ -131,9 +131,11 @@ def app(database_url):
 
 
 def clean_tables(app) -> None:
+    from coachapp import rules_store
     from coachapp.extensions import db
 
     with app.app_context():
+        rules_store.forget()  # a version published by an earlier test is gone with the tables
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:

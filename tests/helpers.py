@@ -56,14 +56,16 @@ def screen_form(screen, answers: dict[str, Any]) -> dict[str, Any]:
 
 
 def walk_assessment(web, rules, answers: dict[str, Any], contact: dict[str, Any] | None = None,
-                    query: str = "", tests: bool | None = None) -> str:
+                    query: str = "", tests: bool | None = None, location: str | None = None) -> str:
     """Complete the assessment through the web client, screen by screen, following the
     redirects like a browser; returns the token. Self-tests are done when the answers hold
-    any (or ``tests=True``), and each test without answers is skipped."""
-    web.get(f"/assessment{query}")
-    response = web.post("/assessment/start")
-    assert response.status_code == 302, response.get_data(as_text=True)
-    location = response.headers["Location"]
+    any (or ``tests=True``), and each test without answers is skipped. ``location``: carry on
+    from this step URL (a retake already started) instead of starting."""
+    if location is None:
+        web.get(f"/assessment{query}")
+        response = web.post("/assessment/start")
+        assert response.status_code == 302, response.get_data(as_text=True)
+        location = response.headers["Location"]
     token = location.split("/")[2]
     test_ids = {q.id for q in rules.assessment.questions if q.test}
     do_tests = bool(test_ids & set(answers)) if tests is None else tests

@@ -16,13 +16,16 @@ WEB = ("coachapp.dashboard", "coachapp.public", "coachapp.api", "coachapp.auth",
 PURE = ("coachapp.assessment", "coachapp.leads.priority", "coachapp.leads.slots", "coachapp.session_calendar",
         "coachapp.analytics", "coachapp.leads.assignment", "coachapp.leads.task_rules",
         "coachapp.leads.worktime", "coachapp.leads.screens", "coachapp.leads.booking_events",
-        "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing")
+        "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing",
+        "coachapp.leads.weights", "coachapp.leads.weights_diff",
+        "coachapp.rules_versions.diff", "coachapp.rules_versions.edits", "coachapp.rules_versions.copy_text")
 #: package → the packages it must never import
 FORBIDDEN = {
     "coachapp.leads": (*WEB, "coachapp.followups", "coachapp.tasks"),
     "coachapp.followups": (*WEB, "coachapp.tasks"),
     "coachapp.emails": (*WEB, "coachapp.leads", "coachapp.followups", "coachapp.tasks"),
     "coachapp.webhooks_out": (*WEB, "coachapp.followups", "coachapp.emails", "coachapp.tasks"),
+    "coachapp.rules_versions": (*WEB, "coachapp.leads", "coachapp.followups", "coachapp.emails", "coachapp.tasks"),
     "coachapp.models": (*WEB, "coachapp.leads", "coachapp.followups", "coachapp.emails", "coachapp.tasks"),
 }
 

@@ -201,3 +201,19 @@ def test_a_new_submission_re_plans_the_remaining_steps(db_app):
     assert steps["drill_top_priority"].due_at >= retaken_at + timedelta(days=3)
     assert steps["drill_top_priority"].due_at > before
     assert len(steps) == 4 and {s.status for s in steps.values()} == {"planned"}
+
+
+def test_the_retake_invitation_carries_the_signed_retake_link(db_app):
+    """Issue 14.1: six weeks on, the email's button opens this lead's retake page."""
+    from coachapp.links import retake_lead_id
+
+    lead = _assess()
+    due = _steps(lead)["retake_invite"].due_at
+    _sweep_at(due + timedelta(minutes=1))
+    message = db.session.execute(select(OutboxMessage).where(
+        OutboxMessage.kind == "sequence:assessment_nurture", OutboxMessage.text_body.contains("/assessment/retake/"))
+    ).scalars().first()
+    assert message is not None
+    signed = message.text_body.split("/assessment/retake/", 1)[1].split()[0]
+    assert retake_lead_id(signed) == lead.id
+    assert f"/assessment/retake/{signed}" in message.html_body

@@ -26,6 +26,10 @@ from tests.helpers_strategy import QUICK_FORM, STRATEGY_FORM, make_coach
 #: (``insertmanyvalues``); that costs no round trip in-process.
 LIMITS = {
     ("api", "postgresql"): 8, ("api", "sqlite"): 18,
+    # a retake with real progress (issue 14.1): a returning runner's path, plus one SELECT of the
+    # earlier attempts, and the "you improved" task (its open-task check, its INSERT, and the flush
+    # for its id that splits the timeline's INSERT in two)
+    ("api_returning", "postgresql"): 23, ("api_returning", "sqlite"): 24,
     ("strategy", "postgresql"): 10, ("strategy", "sqlite"): 20,
     ("strategy_quick", "postgresql"): 22, ("strategy_quick", "sqlite"): 31,
 }
@@ -55,6 +59,11 @@ def counting() -> Iterator[Counts]:
     from coachapp.webhooks_out import endpoints
 
     endpoints.active()
+    # Which rules version is live is looked up once per RULES_LIVE_TTL (5 s) per process, not per
+    # request: warm it too (a process serving traffic has it).
+    from coachapp import rules_store
+
+    rules_store.live()
     db.session.commit()
 
     def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -117,3 +126,20 @@ def test_strategy_session_post_quick_from_an_assessment(web):
     assert db.session.execute(select(StrategyRequest.assessment_submission_id)).scalar_one() is not None
     assert len(db.session.execute(select(Lead)).scalars().all()) == 1
     _check("strategy_quick", counts)
+
+
+def test_api_post_for_a_returning_runner_reads_earlier_attempts_once(db_app):
+    """A retake (issue 14.1): the same path as any returning runner, plus exactly one SELECT of
+    the lead's earlier attempts for the comparison."""
+    make_coach(db)
+    complete_assessment(DESK_ACHILLES, CONTACT["email"])
+    client = db_app.test_client()
+    retake = {**DESK_ACHILLES, "ktw_left_cm": 11, "ktw_right_cm": 11}
+    with counting() as counts:
+        response = client.post("/api/v1/assessments", json={"answers": retake, "contact": CONTACT})
+    assert response.status_code == 201, response.get_json()
+    attempts = [s for s in counts.statements
+                if "assessment_submissions.completed_at, assessment_submissions.answers" in s]
+    assert len(attempts) == 1
+    assert response.get_json()["result"]["progress"]["improved_tests"] == 1
+    _check("api_returning", counts)

@@ -54,6 +54,13 @@ def openapi_document(rules: Rules, time_zones: list[str]) -> dict[str, Any]:
             "notes": {"type": "array", "items": {"type": "string"}},
             "skipped_safety": {"type": "array", "items": {"type": "object"},
                                "description": "Safety-relevant questions shown but not answered."},
+            "progress": {"type": "object",
+                         "description": "A returning runner (same email) only, never on a red flag: the comparison "
+                                        "with their previous assessment (previous_date; tests: each self-test's "
+                                        "sides with verdict improved|decreased|within_error|not_measured_before|"
+                                        "not_measured_now judged against its measurement error, and the history "
+                                        "of every attempt; priorities moved/new/resolved/dropped; flags "
+                                        "appeared/cleared; improved_tests)."},
         },
     }
     contact = {

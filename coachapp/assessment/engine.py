@@ -10,6 +10,7 @@ from typing import Any
 from .derive import compute
 from .flags import check_flags, check_safety
 from .plans import build_plan
+from .progress import comparable, resolved_regions
 from .rules import Rules
 from .scoring import NOT_RESTRICTED, apply_rules, total
 
@@ -212,8 +213,21 @@ def _trace(
     return trace
 
 
-def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
-    """Score one clean answer set. Pure: ``today`` is passed in, nothing is read or written."""
+def _new_priorities(previous: Mapping[str, Any] | None,
+                    priorities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Priorities that were not priorities last time (a retake only)."""
+    if not comparable(previous):
+        return []
+    before = {p["region"] for p in previous.get("priorities") or []}
+    return [p for p in priorities if p["region"] not in before]
+
+
+def evaluate(rules: Rules, answers: Mapping[str, Any], today: date,
+             previous: Mapping[str, Any] | None = None) -> Result:
+    """Score one clean answer set. Pure: ``today`` is passed in, nothing is read or written.
+
+    ``previous``: the runner's previous result (a retake). A priority of last time that a
+    self-test now finds normal steps down to maintenance in the plan; a new one is named."""
     facts = _visible_answers(rules, answers)
     derived = compute(rules.derived, facts, today)
     safety, avoid_areas, gates = check_safety(rules.safety, facts)
@@ -253,6 +267,8 @@ def evaluate(rules: Rules, answers: Mapping[str, Any], today: date) -> Result:
             gates=gates,
             limited_message=safety["message"] if safety["level"] == "amber" else None,
             tested=all(r["finding"] for r in regions),  # every region has a self-test result
+            maintain=resolved_regions(previous, regions),
+            new=_new_priorities(previous, priorities),
         )
     notes.append(NOTE_NOT_ADVICE)
     return Result(

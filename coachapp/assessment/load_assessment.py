@@ -8,6 +8,7 @@ from typing import Any
 
 from ._schema import Issues, Node, check_unique, file_header
 from .conditions import RefType, compile_condition
+from .measurement import load_measurement
 from .model import (
     QUESTION_TYPES,
     Assessment,
@@ -75,7 +76,7 @@ def load_self_tests(data: Any, issues: Issues, sources: Mapping[str, Any]) -> di
             f"test '{ident}'",
             issues,
             ("id", "title", "minutes", "instructions"),
-            ("equipment", "safety_note", "sources"),
+            ("equipment", "safety_note", "sources", "measurement_error", "normal_band", "not_compared"),
         )
         instructions = node.str_list("instructions")
         if node.has("instructions") and not instructions:
@@ -88,6 +89,7 @@ def load_self_tests(data: Any, issues: Issues, sources: Mapping[str, Any]) -> di
             instructions=instructions,
             safety_note=node.str("safety_note"),
             sources=node.sources(sources),
+            measurement=load_measurement(node, sources) if node.ok else None,
         )
     return tests
 
@@ -205,7 +207,7 @@ def load_assessment(
     ``show_if`` may only refer to questions that come earlier, so a form can be filled
     top to bottom and the web steps never depend on a later step.
     """
-    head = file_header(data, issues, ("id", "title", "sections", "budget"))
+    head = file_header(data, issues, ("id", "title", "sections", "budget"), ("retake_prefill",))
     sections: list[Section] = []
     all_ids: list[str] = []
     raw_sections = head.list("sections")
@@ -240,8 +242,10 @@ def load_assessment(
         version=head.raw("version", 0),
         sections=tuple(sections),
         budget=_budget(head.raw("budget"), issues),
+        retake_prefill=head.str_list("retake_prefill"),
     )
     _check_screens(assessment, issues)
+    _check_prefill(assessment, issues)
     return assessment
 
 
@@ -285,6 +289,18 @@ def _check_screens(assessment: Assessment, issues: Issues) -> None:
     if taps > budget.max_core_taps:
         issues.add("budget", f"the core takes about {taps:.1f} taps, over max_core_taps "
                    f"({budget.max_core_taps:.0f}): cut, merge or make questions conditional")
+
+
+def _check_prefill(assessment: Assessment, issues: Issues) -> None:
+    """A retake starts with stable facts only: never a self-test result or a safety answer."""
+    known = {q.id: q for q in assessment.questions}
+    optional = {q.id for s in assessment.sections if s.optional for q in s.questions}
+    for qid in assessment.retake_prefill:
+        q = known.get(qid)
+        if q is None:
+            issues.add("retake_prefill", f"unknown question '{qid}'")
+        elif qid in optional or q.safety_relevant or q.test is not None:
+            issues.add("retake_prefill", f"'{qid}' must be answered afresh (a self-test or safety question)")
 
 
 def question_labels(assessment: Assessment) -> dict[str, dict[str, str]]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .conditions import Condition
+
+if TYPE_CHECKING:
+    from .measurement import Measurement
 
 QUESTION_TYPES = (
     "boolean",
@@ -60,6 +63,7 @@ class SelfTest:
     instructions: tuple[str, ...]
     safety_note: str | None
     sources: tuple[str, ...] = ()
+    measurement: Measurement | None = None  # how a retake compares it (None: not compared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,7 @@ class Assessment:
     version: int | str
     sections: tuple[Section, ...]
     budget: Budget
+    retake_prefill: tuple[str, ...] = ()  # answers a retake starts with (stable facts)
     _sections: dict[str, Section] = field(default_factory=dict, repr=False, compare=False)
     _questions: dict[str, Question] = field(default_factory=dict, repr=False, compare=False)
     _screens: dict[str, Screen] = field(default_factory=dict, repr=False, compare=False)

@@ -13,7 +13,7 @@ from .library import KINDS, Exercise
 from .templates import Labels, Template, compile_template
 
 SLOTS = ("daily", "end_range", "strength")
-GROUPS = ("stability", "region_1", "base", "region_2", "flags", "drills", "region_3")
+GROUPS = ("stability", "region_1", "base", "region_2", "flags", "maintenance", "drills", "region_3")
 WHY_FIELDS = {"purpose", "region", "rank"}
 COPY_FIELDS: dict[str, set[str]] = {
     "why_region": WHY_FIELDS,
@@ -36,6 +36,9 @@ COPY_FIELDS: dict[str, set[str]] = {
     "gate_no_load_progression": set(),
     "gate_avoid_painful_areas": set(),
     "hold_load": set(),
+    "why_maintenance_step_down": WHY_FIELDS,
+    "maintenance_note": {"regions"},
+    "new_priority_note": {"regions"},
 }
 
 

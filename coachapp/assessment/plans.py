@@ -196,13 +196,23 @@ def build_plan(
     gates: frozenset[str] = frozenset(),
     limited_message: str | None,
     tested: bool = True,
+    maintain: list[dict[str, Any]] | None = None,
+    new: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Select, swap, gate and cap the items, then lay them out over a week."""
+    """Select, swap, gate and cap the items, then lay them out over a week.
+
+    ``maintain``: last time's priorities now measured normal (a retake): each steps down to a
+    short maintenance block — its daily exercise only — instead of its full block. ``new``:
+    priorities that were not priorities last time, named in the notes."""
+    maintain = [m for m in maintain or [] if m["region"] not in {p["region"] for p in priorities}]
     runs, long = resolve_days(
         schedule, facts.get("run_days"), facts.get("long_run_day"), facts.get("runs_per_week")
     )
     drills_ok = bool(runs - {long})
     groups = _picks(sel, exercises, priorities, stability_first, facts)
+    groups["maintenance"] = _maintenance_picks(sel, exercises, maintain)
+    stepped = {p.exercise.id for p in groups["maintenance"]}  # said once, as the step-down
+    groups["region_1"] = [p for p in groups["region_1"] if p.target != "base" or p.exercise.id not in stepped]
     checks = frozenset(p["region"] for p in priorities if p.get("end_range_check"))
     out = _Selector(sel, exercises, facts, stability_first=stability_first, avoid_areas=avoid_areas,
                     gates=gates, drills_ok=drills_ok, check_regions=checks).run(groups)
@@ -215,6 +225,10 @@ def build_plan(
         notes.append(sel.copy["no_drills_note"])
     if starter:
         notes.append(sel.copy["starter_note"])
+    if maintain:
+        notes.insert(0, sel.copy["maintenance_note"].format(regions=_joined(m["label"].lower() for m in maintain)))
+    if new:
+        notes.insert(0, sel.copy["new_priority_note"].format(regions=_joined(p["label"].lower() for p in new)))
     advice: list[str] = []  # an amber result's own message leads the results, not the advice
     flags = facts.get("flags") or frozenset()
     advice += [a.advice.render(facts) for a in sel.flag_additions if a.advice and a.flag in flags]
@@ -227,6 +241,7 @@ def build_plan(
         "mode": "stability_first" if stability_first else "standard",
         "phase": {"id": phase.id, "label": phase.label},
         "regions": [p["region"] for p in priorities],
+        "maintenance": [m["region"] for m in maintain],
         "summary": _summary(sel, priorities, stability_first, limited_message is not None, tested),
         "items": [_item(sel, p, starter, hold) for p in kept],
         "week": build_week(schedule, phase, runs, long, no_quality, by_block),
@@ -237,6 +252,22 @@ def build_plan(
     if limited_message is not None:
         plan["limited"] = _limited(sel, gates, out)
     return plan
+
+
+def _maintenance_picks(sel: Selection, exercises: Mapping[str, Exercise],
+                       maintain: list[dict[str, Any]]) -> list[_Pick]:
+    picks = []
+    for m in maintain:
+        ex_id = sel.region_blocks.get(m["region"], {}).get("daily")
+        if ex_id:
+            picks.append(_Pick(exercises[ex_id], "daily", m["region"], sel.copy["why_maintenance_step_down"],
+                               m["label"].lower()))
+    return picks
+
+
+def _joined(labels: Any) -> str:
+    items = list(labels)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _limited(sel: Selection, gates: frozenset[str], out: _Outcome) -> dict[str, Any]:

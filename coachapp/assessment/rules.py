@@ -23,6 +23,7 @@ from .derive import Derived, load_derived
 from .flags import RiskFlag, SafetyConfig, load_flags, load_safety
 from .library import Exercise, load_library
 from .load_assessment import load_assessment, load_self_tests, question_labels
+from .measurement import check_against as check_measurements
 from .model import Assessment
 from .plan_rules import Selection, load_selection
 from .schedule import ScheduleConfig, load_schedule
@@ -114,21 +115,35 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def _read(root: Path, errors: list[str]) -> dict[str, Any]:
+def read_texts(root: Path, errors: list[str]) -> dict[str, str]:
+    """The rule files' texts (relative path → YAML text) of a folder; problems go to ``errors``.
+
+    Every ``*.yaml``/``*.yml`` under ``root`` is read, so a file the loader does not know is
+    reported by ``parse_texts`` exactly as it would be from a mapping stored elsewhere."""
+    texts: dict[str, str] = {}
+    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        rel = path.relative_to(root).as_posix()
+        try:
+            texts[rel] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(f"{rel}: invalid YAML: {exc}".replace("\n", " "))
+    return texts
+
+
+def parse_texts(texts: Mapping[str, str], errors: list[str]) -> dict[str, Any]:
+    """Parse the texts of the rule files (missing, unknown or invalid files go to ``errors``)."""
     data: dict[str, Any] = {}
     for rel in FILES:
-        path = root / rel
-        if not path.is_file():
+        if rel not in texts:
             errors.append(f"{rel}: missing rule file")
             continue
         try:
             data[rel] = yaml.load(  # nosec B506  # _StrictLoader is a (C)SafeLoader subclass
-                path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                texts[rel], Loader=_StrictLoader)
+        except yaml.YAMLError as exc:
             errors.append(f"{rel}: invalid YAML: {exc}".replace("\n", " "))
     known = set(FILES)
-    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
-        rel = path.relative_to(root).as_posix()
+    for rel in sorted(texts):
         if rel not in known:
             errors.append(f"{rel}: unknown rule file (expected one of: {', '.join(FILES)})")
     return data
@@ -195,9 +210,18 @@ def _sources(data: Any, issues: Issues) -> dict[str, Source]:
 
 def load_rules(root: Path | str) -> Rules:
     """Load and validate the rules folder; raise RulesError listing every problem."""
-    root = Path(root)
     errors: list[str] = []
-    data = _read(root, errors)
+    texts = read_texts(Path(root), errors)
+    if errors:
+        raise RulesError(errors)
+    return load_rules_from_texts(texts)
+
+
+def load_rules_from_texts(texts: Mapping[str, str]) -> Rules:
+    """Load and validate rule files given as texts (relative path → YAML), e.g. a version
+    stored in the database: the same checks, errors and version hash as from a folder."""
+    errors: list[str] = []
+    data = parse_texts(texts, errors)
     if errors:
         raise RulesError(errors)
 
@@ -215,6 +239,7 @@ def load_rules(root: Path | str) -> Rules:
         issues("assessment/runner_assessment.yaml"),
         refs,
     )
+    check_measurements(tests, assessment, issues("assessment/self_tests.yaml"))
     used = {q.test.id for q in assessment.questions if q.test}
     for unused in sorted(set(tests) - used):
         issues("assessment/self_tests.yaml").add(f"test '{unused}'", "not used by any question")

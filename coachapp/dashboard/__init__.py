@@ -26,7 +26,13 @@ from coachapp.dashboard import (  # noqa: E402,F401
     merge_views,
     outbox_views,
     outcomes_views,
+    rules_editor,
+    rules_preview,  # issue 15.3: see before you publish (wtF)
+    rules_replay_views,
+    rules_views,
+    rules_whatif_views,
     templating,
     views,
     webhooks_views,
+    weights_views,
 )

@@ -6,12 +6,11 @@ small script polls ``progress.json``; without it, the page's Refresh link does t
 
 from __future__ import annotations
 
-import logging
-
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from coachapp.celery_app import send_now
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
@@ -19,7 +18,6 @@ from coachapp.leads import importer
 from coachapp.leads.import_rows import FIELDS, FileProblem
 from coachapp.models import ImportJob, utcnow
 
-logger = logging.getLogger(__name__)
 RUN_TASK = "imports.run"
 REPORT_SHOWN = 50
 
@@ -87,25 +85,11 @@ def import_mapping(job_id: int) -> Response:
         flash(str(exc), "error")
         return redirect(url_for(".import_job", job_id=job_id))
     db.session.commit()
-    if action == "import" and not _publish(job.id):
+    if action == "import" and not send_now(RUN_TASK, job.id):
         job.status = "checked" if job.dry_run else "uploaded"
         db.session.commit()
         flash("The task queue cannot be reached right now; nothing was imported. Try again in a minute.", "error")
     return redirect(url_for(".import_job", job_id=job_id))
-
-
-def _publish(job_id: int) -> bool:
-    """Hand the job to the worker, bounded like the outbox's publish (no retries)."""
-    celery = current_app.extensions["celery"]
-    timeout = current_app.config["OUTBOX_PUBLISH_TIMEOUT"]
-    fast = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
-    try:
-        with celery.connection_for_write(transport_options=fast) as connection:
-            celery.send_task(RUN_TASK, args=(job_id,), connection=connection, retry=False)
-    except Exception as exc:  # broker down or hung
-        logger.warning("Import %s not published (%s)", job_id, type(exc).__name__)
-        return False
-    return True
 
 
 @bp.get("/imports/<int:job_id>/progress.json")

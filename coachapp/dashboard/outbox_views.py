@@ -19,11 +19,14 @@ from sqlalchemy import select
 
 from coachapp.dashboard import bp
 from coachapp.dashboard.access import lead_or_404, lead_scope
+from coachapp.dashboard.timeline import rules_used
 from coachapp.dashboard.views import _back
 from coachapp.emails import outbox
 from coachapp.extensions import db
 from coachapp.models import Coach, Lead, LeadEvent, OutboxMessage, utcnow
 from coachapp.models.outbox import OUTBOX_STATUSES
+from coachapp.rules_store import files_rules
+from coachapp.rules_versions.services import by_hash
 
 OUTBOX_PAGE = 100
 
@@ -129,8 +132,10 @@ def outbox_message(message_id: int) -> Response:
             .order_by(LeadEvent.created_at, LeadEvent.id)
         ).scalars()
         history = [e for e in events if e.email_id == message.id]
+    used = rules_used([message.rules_version], by_hash([message.rules_version]), files_rules().version)
     return _no_store(Response(render_template(
-        "dashboard/outbox_message.html", m=message, lead=lead, headers=_headers(message), history=history)))
+        "dashboard/outbox_message.html", m=message, lead=lead, headers=_headers(message), history=history,
+        rules=used.get(message.rules_version or ""))))
 
 
 def _headers(message: OutboxMessage) -> list[tuple[str, str]]:

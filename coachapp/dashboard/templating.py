@@ -25,10 +25,10 @@ def nav_counts() -> dict[str, object]:
     """How many leads wait on Today, for the nav (one statement per dashboard page)."""
     if not getattr(current_user, "is_authenticated", False):
         return {}
-    from coachapp.dashboard.today import waiting_count
+    from coachapp.dashboard.today import WAITING_CAP, waiting_count
     from coachapp.models import utcnow
 
-    return {"waiting_count": waiting_count(current_user, utcnow())}
+    return {"waiting_count": waiting_count(current_user, utcnow()), "waiting_cap": WAITING_CAP}
 
 
 @bp.app_template_global()

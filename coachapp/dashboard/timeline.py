@@ -24,6 +24,7 @@ LABELS = {
     "assignment": "Owner", "task": "Task", "call": "Call", "note": "Note", "stage": "Stage",
     "replied": "Replied", "sequence": "Follow-up", "email": "Email", "email_suppressed": "Email not sent",
     "bounced": "Bounced", "unsubscribed": "Unsubscribed", "erased": "Erased", "booking": "Booking",
+    "retake": "Retake",
 }
 EMAIL_EVENTS = {"email_queued": "queued", "email_sent": "sent", "email_failed": "failed"}
 #: ``data`` keys the entry already says in words (everything else is system detail).
@@ -141,3 +142,26 @@ def step_label(sequences: SequenceRules, sequence_id: str, step_id: str) -> str:
     step = next((s for s in seq.steps if s.id == step_id), None) if seq else None
     what = sequences.templates.get(step.template, "") if step else ""
     return what.rstrip(".") or step_id.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class RulesUsed:
+    """Which rules a result or an email came from, as the lead page says it."""
+
+    text: str  # "rules v3 (1245f122)" or "the shipped rules files (1245f122)"
+    number: int | None  # the version to link to
+
+
+def rules_used(hashes: Iterable[str | None], versions: Mapping[str, Any], files_hash: str) -> dict[str, RulesUsed]:
+    """Content hash → words; ``versions``: hash → ``RulesVersion`` (``rules_versions.services.by_hash``)."""
+    out = {}
+    for h in {h for h in hashes if h}:
+        short = h.removeprefix("sha256:")[:8]
+        version = versions.get(h)
+        if version is not None:
+            out[h] = RulesUsed(f"rules v{version.number} ({short})", version.number)
+        elif h == files_hash:
+            out[h] = RulesUsed(f"the shipped rules files ({short})", None)
+        else:
+            out[h] = RulesUsed(f"rules {short} (files of an earlier release)", None)
+    return out

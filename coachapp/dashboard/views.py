@@ -34,7 +34,8 @@ from coachapp.models import (
     StrategyRequest,
     utcnow,
 )
-from coachapp.rules_store import get_rules
+from coachapp.rules_store import files_rules, get_rules
+from coachapp.rules_versions import services as rules_versions
 
 
 @bp.get("/")
@@ -97,8 +98,11 @@ def lead(lead_id: int) -> str | Response:
     steps = db.session.execute(
         select(SequenceStep).where(SequenceStep.lead_id == row.id).order_by(SequenceStep.due_at)).scalars().all()
     rules = get_rules()
+    hashes = [s.rules_version for s in assessments] + [m.rules_version for m in emails]
     return render_template(
-        "dashboard/lead.html", lead=row, assessments=assessments, requests=requests, tasks=tasks, owner=owner,
+        "dashboard/lead.html",
+        rules_used=timeline.rules_used(hashes, rules_versions.by_hash(hashes), files_rules().version),
+        lead=row, assessments=assessments, requests=requests, tasks=tasks, owner=owner,
         entries=timeline.build(events, emails, rules.sequences, coach_time), next_task=timeline.next_task(tasks),
         email_status=timeline.email_status(row), health_consent=timeline.health_consent(row, coach_time),
         tier_words=rules.leads.tier_in_words(row.tier), sequences={s.id: s for s in rules.sequences.sequences},

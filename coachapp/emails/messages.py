@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -10,6 +11,7 @@ from typing import Any
 from flask import current_app, render_template
 
 from coachapp.models import OutboxMessage, utcnow
+from coachapp.rules_versions import copy_text, email_copy
 from coachapp.session_calendar import method_of
 
 
@@ -20,10 +22,20 @@ class Rendered:
     html: str
 
 
-def render(name: str, **context: Any) -> Rendered:
-    """Subject, text and HTML; every email gets the sender's name and physical address."""
+def render(name: str, copy_from: Mapping[str, Any] | None = None, **context: Any) -> Rendered:
+    """Subject, text and HTML; every email gets the sender's name and physical address.
+
+    When the live rules version rewords this email (the owner's editor), its subject replaces the
+    template's and its body the opening copy (``owner_intro_html``/``owner_intro_text``).
+    ``copy_from``: another version's ``copy`` instead of the live one's (the draft preview)."""
     config = current_app.config
     context = {"business_name": config["BUSINESS_NAME"], "business_address": config["BUSINESS_ADDRESS"], **context}
+    override = email_copy.live_override(name) if copy_from is None else email_copy.override_in(copy_from, name)
+    if override is not None:
+        owner = copy_text.render(override, copy_text.values(name, context))
+        context.update(owner_intro_html=owner.html, owner_intro_text=owner.text)
+        return Rendered(subject=owner.subject, text=render_template(f"email/{name}.txt", **context),
+                        html=render_template(f"email/{name}.html", **context))
     subject = render_template(f"email/{name}.subject.txt", **context)
     return Rendered(
         subject=" ".join(subject.split()),

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from coachapp.emails.messages import new_message_id, render
 from coachapp.extensions import db
 from coachapp.models import LeadEvent, OutboxMessage, utcnow
+from coachapp.rules_store import get_rules
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def queue_email(
         html_body=rendered.html,
         headers=headers or {},
         ics=ics,
+        rules_version=get_rules().version,  # the rules this request or task works with (pinned)
         message_id=new_message_id(domain),
         status="queued",
         next_attempt_at=now,

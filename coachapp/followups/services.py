@@ -23,7 +23,7 @@ from coachapp.leads import events
 from coachapp.leads.events import LeadChanged
 from coachapp.leads.services import add_event
 from coachapp.leads.triage import latest_assessment, latest_of, working_hours_for
-from coachapp.links import external_url, unsubscribe_token
+from coachapp.links import external_url, retake_url, unsubscribe_token
 from coachapp.models import Coach, CoachTask, Enrollment, Lead, OutboxMessage, SequenceStep
 
 logger = logging.getLogger(__name__)
@@ -299,6 +299,7 @@ def _queue(rules: Rules, lead: Lead, row: SequenceStep, sequence) -> OutboxMessa
         strategy_url=external_url("public.strategy_session")
         + (f"?from_assessment={assessment.token}" if assessment else ""),
         assessment_url=external_url("public.intro"),
+        retake_url=retake_url(lead.id),  # signed: same lead, stable answers filled in
     )
 
 

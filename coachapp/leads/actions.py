@@ -28,6 +28,7 @@ from coachapp.models import (
     StrategyRequest,
     WebhookDelivery,
 )
+from coachapp.rules_preview.erasure import forget_lead as forget_in_replays
 
 NOTE_MAX = 5000
 
@@ -206,6 +207,7 @@ def erase(lead: Lead, by: Coach, now: datetime) -> None:
     # merges into this lead keep only who merged what when: the merged address and values go too
     db.session.execute(update(LeadMerge).where(LeadMerge.survivor_id == lead.id).values(merged_email=None, choices={}))
     importer.forget(lead.email)  # their rows in import reports and in files not yet imported
+    forget_in_replays(lead.id)  # their outcomes in rules replays (issue 15.3)
     placeholder = f"erased-{lead.id}@erased.invalid"
     for field in ("first_name", "last_name", "phone", "time_zone", "utm_medium", "utm_campaign", "utm_term",
                   "utm_content", "referrer", "landing_page", "consent_health_at", "consent_marketing_at",

@@ -18,7 +18,7 @@ from sqlalchemy import delete, inspect, select
 from coachapp.assessment import Rules, clean_answers, evaluate
 from coachapp.emails.outbox import queue_email
 from coachapp.extensions import db
-from coachapp.leads import events, screens, triage
+from coachapp.leads import events, retakes, screens, triage
 from coachapp.leads.brief import local_time
 from coachapp.leads.priority import LeadPriority
 from coachapp.leads.services import Contact, add_event, events_held, upsert_lead
@@ -198,6 +198,8 @@ def complete(
     with events_held():
         with db.session.no_autoflush:  # the submission is written once, with its lead
             lead, created = upsert_lead(contact, submission.first_touch, now, prepare=prepare)
+            if not created:  # a returning runner: one read of their attempts, then compare
+                result = retakes.with_progress(rules, submission, lead.id, result, now)
         submission.lead_id = lead.id
         db.session.flush()
     lead.top_priority = submission.top_priority  # a returning runner: one UPDATE, with the tier
@@ -226,6 +228,7 @@ def complete(
         if rules.leads.tasks.task_after_assessment(priority.tier, priority.status):
             triage.ensure_first_contact_task(rules, lead, owner, priority, now,
                                              detail="Completed the Runner Assessment.", created=created)
+        retakes.record(rules, lead, owner, priority, result.get("progress"), now)
     _queue_result_email(lead, submission, result, named, fresh, created)
     # e.g. a red flag now stops sales follow-ups, and starts its own
     events.emit(events.LeadChanged(rules, lead, now, start=(

@@ -40,7 +40,8 @@ def _choice(*options: str) -> RefType:
 #: with it; flags takes the risk flag ids from scoring/risk_flags.yaml.
 FACT_TYPES: Mapping[str, RefType] = MappingProxyType({
     **{k: RefType("bool") for k in ("in_area", "is_runner", "recent_injury", "assessment_completed",
-                                    "strategy_requested", "session_booked", "replied", "unsubscribed")},
+                                    "strategy_requested", "session_booked", "replied", "unsubscribed",
+                                    "retake_progress")},
     **{k: RefType("number") for k in ("weeks_to_race", "current_pain", "self_tests_done")},
     "service_interest": RefType("choices", frozenset(SERVICES)),
     "dealing_with": RefType("choices", frozenset(DEALING_WITH)),

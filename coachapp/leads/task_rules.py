@@ -19,10 +19,26 @@ class CallOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgressTask:
+    """A retake with real progress: a "you improved" task for the coach (``retake_progress``)."""
+
+    min_improved_tests: int  # self-tests improved beyond their measurement error
+    tiers: frozenset[str]  # the lead's tier after re-tiering
+    due_working_minutes: int
+    title: str
+
+    def applies(self, improved_tests: int, tier: str | None, status: str) -> bool:
+        """Never for a red flag (clinician first, no progress talk) or a closed lead."""
+        return (status not in ("clinician_first", "closed") and tier in self.tiers
+                and improved_tests >= self.min_improved_tests)
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRules:
     after_assessment_tiers: frozenset[str] = frozenset()  # assessment-only leads that get a task
     close_on_stage: frozenset[str] = frozenset()  # moving here closes the first-contact task
     call_outcomes: Mapping[str, CallOutcome] = field(default_factory=dict)
+    retake_progress: ProgressTask | None = None
 
     def task_after_assessment(self, tier: str | None, status: str) -> bool:
         """A red flag always needs a human; otherwise the tier decides."""
@@ -46,12 +62,31 @@ def _outcomes(node: Node, stages: tuple[str, ...]) -> dict[str, CallOutcome]:
     return out
 
 
+def _progress_task(node: Node, tiers: tuple[str, ...]) -> ProgressTask | None:
+    if not node.has("retake_progress"):
+        return None
+    item = Node(node.raw("retake_progress"), "tasks retake_progress", node.issues,
+                ("min_improved_tests", "tiers", "due", "title"))
+    least = item.int("min_improved_tests")
+    if least is None or least < 1:
+        node.issues.add(item.where, "'min_improved_tests' must be a whole number >= 1")
+    chosen = item.str_list("tiers")
+    for tier in set(chosen) - set(tiers):
+        node.issues.add(item.where, f"unknown tier '{tier}'")
+    due = Node(item.raw("due"), f"{item.where} due", node.issues, ("working_hours",))
+    hours = due.num("working_hours")
+    if hours is None or hours <= 0:
+        node.issues.add(due.where, "'working_hours' must be a number > 0")
+    return ProgressTask(least or 1, frozenset(chosen), round((hours or 1) * 60), item.str("title") or "")
+
+
 def load_task_rules(raw: Any, issues: Issues, tiers: tuple[str, ...], stages: tuple[str, ...]) -> TaskRules:
-    node = Node(raw, "tasks", issues, ("after_assessment_tiers", "close_on_stage", "call_outcomes"))
+    node = Node(raw, "tasks", issues, ("after_assessment_tiers", "close_on_stage", "call_outcomes"),
+                ("retake_progress",))
     after = node.str_list("after_assessment_tiers")
     for tier in set(after) - set(tiers):
         issues.add("tasks", f"unknown tier '{tier}' in after_assessment_tiers")
     close = node.str_list("close_on_stage")
     for stage in set(close) - set(stages):
         issues.add("tasks", f"unknown stage '{stage}' in close_on_stage")
-    return TaskRules(frozenset(after), frozenset(close), _outcomes(node, stages))
+    return TaskRules(frozenset(after), frozenset(close), _outcomes(node, stages), _progress_task(node, tiers))

@@ -74,6 +74,8 @@ def build_facts(lead: Lead, assessment: AssessmentSubmission | None,
             desk_hours=answers.get("desk_hours"),
             flags=[flag["id"] for flag in result.get("flags", [])],
             self_tests_done=(result.get("derived") or {}).get("self_tests_completed") or 0,
+            # a retake that improved at least one self-test beyond its measurement error
+            retake_progress=bool((result.get("progress") or {}).get("improved_tests")),
         )
         facts["safety_level"] = _worse(facts["safety_level"], result["safety"]["level"])
     if request is not None:

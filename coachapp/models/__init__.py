@@ -8,10 +8,13 @@ from coachapp.models.imports import ImportJob, LeadMerge
 from coachapp.models.insights import InsightSnapshot
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
+from coachapp.models.rules_replay import RulesReplay
+from coachapp.models.rules_version import RULES_STATUSES, RulesAudit, RulesVersion
 from coachapp.models.strategy import CoachTask, StrategyRequest
 from coachapp.models.submission import AssessmentSubmission
 from coachapp.models.visit import PageVisit
 from coachapp.models.webhook_out import WebhookDelivery, WebhookEndpoint
+from coachapp.models.weights import WeightFit
 
 __all__ = [
     "SERVICES",
@@ -31,8 +34,13 @@ __all__ = [
     "LeadEvent",
     "OutboxMessage",
     "PageVisit",
+    "RULES_STATUSES",
+    "RulesAudit",
+    "RulesReplay",
+    "RulesVersion",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "WeightFit",
     "utcnow",
 ]

@@ -33,6 +33,8 @@ class OutboxMessage(Base):
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # An iCalendar invite (METHOD:REQUEST or CANCEL) sent with the email as text/calendar.
     ics: Mapped[str | None] = mapped_column(Text)
+    # The rules version (content hash, ``Rules.version``) live in the process that rendered it.
+    rules_version: Mapped[str | None] = mapped_column(String(40))
     message_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -7,6 +7,7 @@ bp = Blueprint("public", __name__)
 from coachapp.public import (  # noqa: E402,F401
     calendar,
     embed,
+    retake,
     sessions,
     strategy,
     templating,

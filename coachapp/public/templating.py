@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
+from coachapp import progress_chart
 from coachapp.links import external_url
 from coachapp.public import bp
 
@@ -46,3 +49,34 @@ def zone_name(zone: str | None) -> str:
         return zone_label(zone or "", datetime.now(UTC))
     except (KeyError, ValueError):
         return (zone or "").replace("_", " ")
+
+
+@bp.app_template_filter("longdate")
+def longdate(value: Any) -> str:
+    """A date (or an ISO date / datetime string) as "5 December 2026"."""
+    from datetime import date, datetime
+
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.day} {value.strftime('%B %Y')}"
+    return "" if value is None else str(value)
+
+
+@bp.app_template_filter("shortdate")
+def shortdate(value: Any) -> str:
+    """"5 Dec 2026": dates in narrow tables."""
+    text = longdate(value)
+    parts = text.split(" ")
+    return f"{parts[0]} {parts[1][:3]} {parts[2]}" if len(parts) == 3 else text
+
+
+@bp.app_template_global("progress_svg")
+def progress_svg(test: dict[str, Any], chart_id: str) -> Markup:
+    """One self-test's chart over the runner's attempts (built from escaped parts: safe)."""
+    return Markup(progress_chart.chart(test, chart_id))  # nosec B704  # every text in it is escaped

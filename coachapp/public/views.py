@@ -133,7 +133,7 @@ def _offer_step(rules, submission: AssessmentSubmission) -> Response | str | tup
     if missing:
         return _go(submission.token, missing)
     form = StepForm()
-    tests = _self_tests(rules)
+    tests = self_tests(rules)
     if request.method == "POST":
         if not form.validate_on_submit():
             return render_template("public/offer.html", form=form, submission=submission,
@@ -150,7 +150,8 @@ def _offer_step(rules, submission: AssessmentSubmission) -> Response | str | tup
     return render_template("public/offer.html", form=form, submission=submission, tests=tests)
 
 
-def _self_tests(rules) -> list[dict[str, Any]]:
+def self_tests(rules) -> list[dict[str, Any]]:
+    """The optional tests in order, each once: title, minutes, first screen."""
     seen: dict[str, dict[str, Any]] = {}
     for screen in rules.assessment.screens:
         test = screen.questions[0].test
@@ -254,7 +255,7 @@ def _render_screen(rules, submission, screen, form, *, values: dict[str, Any],
                    errors: dict[str, str], notice: str | None = None) -> str:
     done = screens.done_ids(submission.steps_done, rules)
     test = screen.questions[0].test if screen.section.optional else None
-    tests = _self_tests(rules)
+    tests = self_tests(rules)
     return render_template(
         "public/screen.html",
         submission=submission,

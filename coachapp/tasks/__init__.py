@@ -1,3 +1,3 @@
 """Celery tasks: thin, named, idempotent; arguments are ids only."""
 
-from coachapp.tasks import assessments, emails, followups, imports, webhooks  # noqa: F401
+from coachapp.tasks import assessments, emails, followups, imports, replay, webhooks, weights  # noqa: F401

@@ -2,7 +2,7 @@
 completed assessment's flag ids beside its result (Insights counts them without parsing the result)
 
 Revision ID: 1a9f75ac1bc2
-Revises: e5b7a9c3d210
+Revises: b7e3c91d4a58
 Create Date: 2026-12-05 01:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1a9f75ac1bc2'
-down_revision = 'e5b7a9c3d210'
+down_revision = 'b7e3c91d4a58'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, insert, or_, select, text
 
-from coachapp.dashboard.today import waiting_count, waiting_query
+from coachapp.dashboard.today import WAITING_CAP, waiting_query
 from coachapp.extensions import db
 from coachapp.leads.worklist import my_task
 from coachapp.leads.worktime import end_of_local_day
@@ -62,9 +62,26 @@ def test_the_union_counts_what_the_or_form_counted(db_app):
     owners = dict(db.session.execute(select(Lead.id, Lead.owner_id)).all())
     now = utcnow()
     _timeline(sorted(owners), owners, coach_ids, now)
-    counts = {coach.name: waiting_count(coach, now) for coach in (owner, sam, kim)}
-    assert counts == {coach.name: _or_form(coach, now) for coach in (owner, sam, kim)}
-    assert all(counts.values()) and len(set(counts.values())) == 3, counts
+    exact = {coach.name: db.session.execute(waiting_query(coach, now, cap=10_000)).scalar_one()
+             for coach in (owner, sam, kim)}
+    assert exact == {coach.name: _or_form(coach, now) for coach in (owner, sam, kim)}
+    assert all(exact.values()) and len(set(exact.values())) == 3, exact
+    # Capped (the nav): exact below the cap, "at least the cap" from there.
+    for cap in (10, 40, WAITING_CAP):
+        for coach in (owner, sam, kim):
+            capped = db.session.execute(waiting_query(coach, now, cap=cap)).scalar_one()
+            assert capped == exact[coach.name] if exact[coach.name] < cap else capped >= cap, (cap, coach.name)
+    assert min(exact.values()) < 10 <= max(exact.values()) or max(exact.values()) >= 40, exact
+
+
+def test_the_nav_says_99_plus_past_the_cap(db_app):
+    """A coach with more waiting than the cap sees "99+" on Today's link, not a partial count."""
+    from tests.helpers_dashboard import coach_with_password, sign_in
+
+    owner = coach_with_password(db, name="Olive Owner", email="olive@motive.example", is_owner=True)
+    bulk_leads(8 * (WAITING_CAP + 5), owners=[owner.id])  # one in eight is "new"
+    page = sign_in(db_app, owner).get("/dashboard/leads").get_data(as_text=True)
+    assert f"{WAITING_CAP - 1}+<span class=\"visually-hidden\"> waiting</span>" in page
 
 
 def test_the_count_reads_indexes_not_every_lead(db_app):

@@ -22,6 +22,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "timezone_id": "America/Denver"}
+VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 
 
 def launch_chromium() -> Iterator:
@@ -63,20 +64,6 @@ def serving(app, port: int) -> Iterator[str]:
         thread.join(10)
 
 
-def no_sideways_scroll(page) -> bool:
-    """True when nothing is wider than the screen. On a phone, Chromium zooms out to fit wide
-    content (innerWidth grows), so the layout width must also equal the viewport."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"
-                         " && window.innerWidth === document.documentElement.clientWidth")
-
-
-def axe(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
 def axe_report(results) -> str:
     """axe-core's violations, one per line with the offending nodes, for an assertion message."""
     lines = []
@@ -86,3 +73,65 @@ def axe_report(results) -> str:
             lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')!r}"
                          f"\n      {node.get('html', '')[:200]}")
     return "\n".join(lines)
+
+
+#: The innermost elements whose box or content reaches past the right edge, outside any
+#: scrolling container (to name the culprit when a page scrolls sideways).
+STICKING_OUT = """(limit) => {
+    const free = el => { for (let p = el.parentElement; p; p = p.parentElement)
+        if (getComputedStyle(p).overflowX !== 'visible') return false; return true; };
+    const wide = [...document.body.querySelectorAll('*')].filter(el => free(el)
+        && el.getBoundingClientRect().left + Math.max(el.scrollWidth, el.getBoundingClientRect().width) > limit + 1);
+    return wide.filter(el => !wide.some(other => other !== el && el.contains(other))).slice(0, 8)
+        .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+            + [...el.classList].map(c => '.' + c).join(''));
+}"""
+
+
+def check_page(page, shot: str, run_axe: bool = True) -> None:
+    """Every page a person sees: a full-page screenshot in test-artifacts/ (taken first, so a
+    failure can be looked at too; at CSS pixels, as a long page at 2x costs seconds), no
+    sideways scroll, no axe-core violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # On a phone (is_mobile) Chromium zooms out to fit wide content, which widens innerWidth
+    # with it: so the page must also still be at the width it was opened at.
+    viewport = page.viewport_size["width"]
+    if not scroll <= inner == viewport:
+        pytest.fail(f"{shot}: the page scrolls sideways ({scroll}px of content, {inner}px window, {viewport}px "
+                    f"viewport); what sticks out: {page.evaluate(STICKING_OUT, viewport)}")
+    if run_axe:
+        results = Axe().run(page)
+        assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
+
+
+@contextmanager
+def signed_in(browser, base: str, email: str, password: str) -> Iterator[dict[int, object]]:
+    """A browser context per width (``VIEWPORTS``), signed in through the real sign-in form."""
+    made = {}
+    try:
+        for width, options in VIEWPORTS.items():
+            context = made[width] = browser.new_context(**options)
+            context.set_default_timeout(10_000)  # a missing element fails fast
+            page = context.new_page()
+            page.goto(f"{base}/auth/login")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/dashboard/")
+            page.close()
+        yield made
+    finally:
+        for context in made.values():
+            context.close()
+
+
+def open_page(contexts: dict[int, object], base: str, width: int, path: str):
+    """A new page of that width's context at ``path``, which must answer 200."""
+    page = contexts[width].new_page()
+    response = page.goto(base + path)
+    assert response.status == 200, f"{path}: {response.status}"
+    return page

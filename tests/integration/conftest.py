@@ -162,3 +162,11 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1) -> bool:
         time.sleep(interval)
     return predicate()
 
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium for one test module (skipped locally without it, a failure on CI)."""
+    from tests.integration.browser_kit import launch_chromium
+
+    yield from launch_chromium()

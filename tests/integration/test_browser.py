@@ -10,17 +10,10 @@ import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
-from tests.integration.browser_kit import ARTIFACTS, PHONE, embedded_env, launch_chromium, serving
-from tests.integration.browser_kit import axe as _axe
-from tests.integration.browser_kit import no_sideways_scroll as _no_sideways_scroll
+from tests.integration.browser_kit import ARTIFACTS, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import Stack, app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
 
 
 @pytest.fixture
@@ -74,8 +67,7 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
         assert seen < 60, page.url
         tallest = max(tallest, page.evaluate("document.documentElement.scrollHeight"))
         if shots and seen in (1, 6):  # a single-tap screen, and the safety list
-            _axe(page)
-            page.screenshot(path=str(ARTIFACTS / f"{shots}-screen-{seen}.png"), full_page=True)
+            check_page(page, f"{shots}-screen-{seen}.png")
         before = page.url
         auto = page.locator("form[data-auto-advance]").count() > 0
         taps += _answer_screen(page, answers)
@@ -87,15 +79,13 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
             page.wait_for_url(lambda url, before=before: url != before)
         assert page.locator(".error").count() == 0, (page.url, page.locator(".error").all_inner_texts())
     if shots:
-        _axe(page)
-        page.screenshot(path=str(ARTIFACTS / f"{shots}-offer.png"), full_page=True)
+        check_page(page, f"{shots}-offer.png")
     core_taps = taps
     page.get_by_role("button", name="Do the self-tests").click()
     page.wait_for_url("**/knee_to_wall")
     tallest = max(tallest, page.evaluate("document.documentElement.scrollHeight"))
     if shots:
-        _axe(page)
-        page.screenshot(path=str(ARTIFACTS / f"{shots}-self-test.png"), full_page=True)
+        check_page(page, f"{shots}-self-test.png")
     _answer_screen(page, answers)
     page.get_by_role("button", name="Save and show my plan").click()
     page.wait_for_url("**/contact")
@@ -103,8 +93,7 @@ def _complete_on_phone(page, base: str, answers: dict, shots: str | None = None)
     page.get_by_label("Email", exact=True).fill("dana@example.com")
     page.locator('[name="consent_health"]').check()
     if shots:
-        _axe(page)
-        page.screenshot(path=str(ARTIFACTS / f"{shots}-contact.png"), full_page=True)
+        check_page(page, f"{shots}-contact.png")
     page.get_by_role("button", name="Show my plan").click()
     return {"taps": core_taps, "tallest": tallest}
 
@@ -144,9 +133,7 @@ def test_phone_journey_two_minutes_results_first_email_links_and_calendar(browse
     assert "Ankle dorsiflexion" in summary.inner_text()
     cta = page.get_by_role("link", name=re.compile("book a free strategy session", re.I)).first
     assert cta.bounding_box()["y"] + cta.bounding_box()["height"] <= 844
-    assert _no_sideways_scroll(page), "the results page scrolls sideways on a phone"
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "results-phone.png"), full_page=True)
+    check_page(page, "results-phone.png")
     page.screenshot(path=str(ARTIFACTS / "results-phone-first-screen.png"))
 
     # The plan email arrives with working links: results, the prefilled session, the calendar.
@@ -164,8 +151,7 @@ def test_phone_journey_two_minutes_results_first_email_links_and_calendar(browse
     page.goto(links["strategy"])
     assert "Booking as" in page.locator(".notice").inner_text()
     assert page.locator("#time_zone").input_value() == "America/Denver"  # detected in the browser
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "strategy-phone.png"), full_page=True)
+    check_page(page, "strategy-phone.png")
     page.get_by_label("What would you like help with?").fill("Run the Austin Marathon pain-free.")
     page.locator('[name="services"][value="mobility_coaching"]').check()
     page.locator('[name="delivery"][value="online"]').check()
@@ -175,9 +161,7 @@ def test_phone_journey_two_minutes_results_first_email_links_and_calendar(browse
     page.wait_for_url("**/strategy-session/thanks/**")
     assert page.get_by_role("heading", name="What happens next").is_visible()
     assert "MST" in page.content() or "MDT" in page.content()  # the prospect's own time zone
-    assert _no_sideways_scroll(page)
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "strategy-thanks-phone.png"), full_page=True)
+    check_page(page, "strategy-thanks-phone.png")
     context.close()
 
 
@@ -186,22 +170,18 @@ def test_laptop_screens_look_finished(browser, live):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(f"{base}/assessment")
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "intro-laptop.png"), full_page=True)
+    check_page(page, "intro-laptop.png")
     _complete_on_phone(page, base, DESK_ACHILLES, shots="laptop")
     page.wait_for_url("**/results")
-    assert _no_sideways_scroll(page)
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "results-laptop.png"), full_page=True)
+    check_page(page, "results-laptop.png")
     # The other prospect pages: the standalone strategy form, unsubscribe, a 404.
     page.goto(f"{base}/strategy-session")
-    _axe(page)
-    page.screenshot(path=str(ARTIFACTS / "strategy-laptop.png"), full_page=True)
+    check_page(page, "strategy-laptop.png")
     page.goto(f"{base}/unsubscribe/{_unsubscribe_token(live[1])}")
     assert page.get_by_role("button").count() >= 1
-    _axe(page)
+    check_page(page, "unsubscribe-laptop.png")
     page.goto(f"{base}/no-such-page")
-    _axe(page)
+    check_page(page, "not-found-laptop.png")
     context.close()
 
 

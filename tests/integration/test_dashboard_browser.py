@@ -23,18 +23,15 @@ from tests.helpers import CHEST_PAIN, DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.integration.browser_kit import (
     ARTIFACTS,
-    DESKTOP,
-    PHONE,
-    axe_report,
+    VIEWPORTS,
+    check_page,
     embedded_env,
-    launch_chromium,
     serving,
 )
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 BY_ID = {p.id: p for p in PERSONAS}
 
 OWNER_EMAIL = "brian.murray@motive-training.example"
@@ -166,11 +163,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
 def contexts(browser, site):
     """Per width: an anonymous context (the sign-in page) and the owner, signed in through the form."""
     made = {}
@@ -190,36 +182,6 @@ def contexts(browser, site):
     for pair in made.values():
         for context in pair.values():
             context.close()
-
-
-#: The innermost elements whose box or content reaches past the right edge, outside any
-#: scrolling container (to name the culprit when a page scrolls sideways).
-STICKING_OUT = """(limit) => {
-    const free = el => { for (let p = el.parentElement; p; p = p.parentElement)
-        if (getComputedStyle(p).overflowX !== 'visible') return false; return true; };
-    const wide = [...document.body.querySelectorAll('*')].filter(el => free(el)
-        && el.getBoundingClientRect().left + Math.max(el.scrollWidth, el.getBoundingClientRect().width) > limit + 1);
-    return wide.filter(el => !wide.some(other => other !== el && el.contains(other))).slice(0, 8)
-        .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-            + [...el.classList].map(c => '.' + c).join(''));
-}"""
-
-
-def _check_page(page, shot: str, run_axe: bool = True) -> None:
-    """Every page: a full-page screenshot, no sideways scroll, no axe violations."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    # Before asserting, to look at failures too; at CSS pixels (a long page at 2x costs seconds).
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    viewport = page.viewport_size["width"]  # a phone zooms out to fit wide content: innerWidth grows
-    if not scroll <= inner == viewport:
-        pytest.fail(f"{shot}: the page scrolls sideways ({scroll}px of content, {inner}px window, {viewport}px "
-                    f"viewport); what sticks out: {page.evaluate(STICKING_OUT, viewport)}")
-    if run_axe:
-        results = Axe().run(page)
-        assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
 
 
 def _first_screen(page, shot: str) -> None:
@@ -271,13 +233,13 @@ def test_sign_in(site, contexts, width):
         assert styles[0] == styles[1], f"email and password fields differ: {styles}"
         assert styles[1][0] == "48px", f"the password field is not the app's input: {styles[1]}"
         assert button.bounding_box()["height"] >= 48
-        _check_page(page, f"dashboard-sign-in-{width}.png")
+        check_page(page, f"dashboard-sign-in-{width}.png")
         email.fill(OWNER_EMAIL)
         password.fill("not-the-password")
         button.click()
         page.wait_for_load_state()
         assert page.get_by_text("That email and password don't match").is_visible()
-        _check_page(page, f"dashboard-sign-in-error-{width}.png")
+        check_page(page, f"dashboard-sign-in-error-{width}.png")
     finally:
         page.close()
 
@@ -293,7 +255,7 @@ def test_today(site, contexts, width):
         assert page.get_by_role("link", name=" ".join(LONG_NAME)).is_visible()
         _check_nav(page, width)
         _first_screen(page, f"dashboard-today-{width}-first-screen.png")
-        _check_page(page, f"dashboard-today-{width}.png")
+        check_page(page, f"dashboard-today-{width}.png")
     finally:
         page.close()
 
@@ -310,7 +272,7 @@ def test_menu_on_a_phone(site, contexts):
             assert nav.get_by_role("link", name=label, exact=True).is_visible(), f"{label} not in the open menu"
         assert page.get_by_role("button", name="Sign out").is_visible()
         _first_screen(page, f"dashboard-menu-{width}-first-screen.png")
-        _check_page(page, f"dashboard-menu-{width}.png")
+        check_page(page, f"dashboard-menu-{width}.png")
         nav.get_by_role("link", name="Outbox", exact=True).click()
         page.wait_for_url("**/dashboard/outbox")
     finally:
@@ -332,13 +294,13 @@ def test_leads_list(site, contexts, width):
             page.get_by_text("Filters", exact=True).click()
         assert search.is_visible()
         _check_nav(page, width)
-        _check_page(page, f"dashboard-leads-{width}.png")
+        check_page(page, f"dashboard-leads-{width}.png")
         # Filtered: a red flag only, the filters open with the count of active ones.
         page.get_by_label("Red flag").select_option("yes")
         page.get_by_role("button", name="Apply").click()
         page.wait_for_url("**red=yes**")
         assert rows.count() == 1 and "Rory" in rows.first.inner_text()
-        _check_page(page, f"dashboard-leads-filtered-{width}.png", run_axe=False)  # the same markup, filled in
+        check_page(page, f"dashboard-leads-filtered-{width}.png", run_axe=False)  # the same markup, filled in
     finally:
         page.close()
 
@@ -351,7 +313,7 @@ def test_lead_page(site, contexts, width):
         for phrase in ("Dana", "Achilles flaring up", NOTE, "Ankle dorsiflexion"):
             assert phrase in text, f"the lead page lacks {phrase!r}"
         page.evaluate("document.querySelectorAll('main details').forEach(d => { d.open = true; })")
-        _check_page(page, f"dashboard-lead-{width}.png")
+        check_page(page, f"dashboard-lead-{width}.png")
     finally:
         page.close()
 
@@ -369,7 +331,7 @@ def test_pipeline(site, contexts, width):
             assert len({round(b["x"]) for b in boxes}) > 1, "the stages should sit side by side on a laptop"
         _check_nav(page, width)
         _first_screen(page, f"dashboard-pipeline-{width}-first-screen.png")
-        _check_page(page, f"dashboard-pipeline-{width}.png")
+        check_page(page, f"dashboard-pipeline-{width}.png")
     finally:
         page.close()
 
@@ -379,7 +341,7 @@ def test_outbox(site, contexts, width):
     page = _open(site, contexts, width, "/dashboard/outbox")
     try:
         assert "User unknown" in page.locator("main").inner_text()
-        _check_page(page, f"dashboard-outbox-{width}.png")
+        check_page(page, f"dashboard-outbox-{width}.png")
     finally:
         page.close()
 
@@ -390,7 +352,7 @@ def test_outbox_message(site, contexts, width):
     page = _open(site, contexts, width, path)
     try:
         assert "User unknown" in page.locator("main").inner_text()
-        _check_page(page, f"dashboard-outbox-message-{width}.png")
+        check_page(page, f"dashboard-outbox-message-{width}.png")
     finally:
         page.close()
 
@@ -400,7 +362,7 @@ def test_insights(site, contexts, width):
     page = _open(site, contexts, width, "/dashboard/insights")
     try:
         assert page.get_by_role("heading", name="Funnel").is_visible()
-        _check_page(page, f"dashboard-insights-{width}.png")
+        check_page(page, f"dashboard-insights-{width}.png")
     finally:
         page.close()
 
@@ -410,6 +372,6 @@ def test_coaches(site, contexts, width):
     page = _open(site, contexts, width, "/dashboard/coaches")
     try:
         assert "Alexandra Konstantinidou-Whitfield" in page.locator("main").inner_text()
-        _check_page(page, f"dashboard-coaches-{width}.png")
+        check_page(page, f"dashboard-coaches-{width}.png")
     finally:
         page.close()

@@ -135,3 +135,24 @@ def test_strategy_session_sends_confirmation_and_coach_brief(stack, smtp):
         subjects = sorted(str(m["Subject"]) for m in by_recipient["Dana.Runner@example.com"])
         assert any("here's what happens next" in s for s in subjects)
         assert any("mobility plan" in s for s in subjects)
+
+
+def test_a_retakes_plan_email_carries_the_comparison(stack, smtp):
+    """Issue 14.1: the returning runner's plan email, delivered by the worker over SMTP, says
+    what changed since last time, judged against each test's measurement error."""
+    from tests.helpers import CORE, complete_assessment
+
+    stack.start_worker()
+    with stack.app.app_context():
+        complete_assessment({**CORE, "ktw_left_cm": 7, "ktw_right_cm": 7.5}, CONTACT["email"],
+                            now=utcnow() - timedelta(days=42))
+        web = Browserish(stack.app.test_client())
+        walk_assessment(web, get_rules(), {**CORE, "ktw_left_cm": 11, "ktw_right_cm": 8}, CONTACT)
+        received = smtp.wait_for(2)
+        assert len(received) == 2, "".join(stack.logs[0][-30:])
+        retake = next(m for m in received if "SINCE YOUR LAST" in m.get_body(("plain",)).get_content())
+        text = retake.get_body(("plain",)).get_content()
+        html = retake.get_body(("html",)).get_content()
+        assert "Left: 7 cm → 11 cm, improved by 4 cm" in text
+        assert "Right: 7.5 cm → 8 cm, within measurement error" in text
+        assert "Since your last assessment on" in html and "within measurement error" in html

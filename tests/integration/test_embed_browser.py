@@ -28,12 +28,11 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER_EMAIL = "brian@motive-training.example"
 HOST_PATH = "/running/free-assessment?utm_source=instagram&utm_campaign=spring"
 
@@ -104,23 +103,6 @@ def sites(tmp_path_factory) -> Iterator[Sites]:
             server.shutdown()
             server.server_close()
         dispose(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-def _check_page(page, shot: str) -> None:
-    """A full-page screenshot, no sideways scroll, no axe violations."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: sideways scroll ({scroll}px in {inner}px)"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
 
 
 def _answer(frame, answers: dict) -> None:
@@ -234,10 +216,10 @@ def test_the_embedded_pages_and_the_settings_page_are_clean(browser, sites, widt
     page = context.new_page()
     try:
         page.goto(f"{sites.app_base}/assessment?embed=1")
-        _check_page(page, f"embed-intro-{width}.png")
+        check_page(page, f"embed-intro-{width}.png")
         page.get_by_role("button", name="Start the free assessment").click()
         page.wait_for_url("**embed=1*")
-        _check_page(page, f"embed-question-{width}.png")
+        check_page(page, f"embed-question-{width}.png")
         link = page.get_by_role("link", name="Open in a new tab")
         assert link.get_attribute("target") == "_blank" and "embed" not in link.get_attribute("href")
 
@@ -250,6 +232,6 @@ def test_the_embedded_pages_and_the_settings_page_are_clean(browser, sites, widt
         assert response.status == 200
         assert sites.host_base in page.locator("main").inner_text()
         assert f"{sites.app_base}/static/embed.js" in page.locator("main").inner_text()
-        _check_page(page, f"embed-settings-{width}.png")
+        check_page(page, f"embed-settings-{width}.png")
     finally:
         context.close()

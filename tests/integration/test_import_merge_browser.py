@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -58,22 +58,6 @@ def site(tmp_path_factory):
         dispose(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-def _check(page, shot: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: the page scrolls sideways ({scroll}px)"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 @pytest.mark.parametrize("width", [390, 1280])
 def test_import_and_merge_pages(site, browser, width):
     base, app = site
@@ -87,7 +71,7 @@ def test_import_and_merge_pages(site, browser, width):
     page.wait_for_url("**/dashboard/")
 
     page.goto(f"{base}/dashboard/imports")
-    _check(page, f"import-upload-{width}.png")
+    check_page(page, f"import-upload-{width}.png")
     rows = CSV.replace(b"dana@", f"dana{width}@".encode()).replace(b"DANA@", f"DANA{width}@".encode())
     rows = rows.replace(b"maximiliana.", f"maximiliana{width}.".encode())  # new leads for each width
     page.get_by_label("CSV file").set_input_files({"name": f"old-crm-{width}.csv", "mimeType": "text/csv",
@@ -95,13 +79,13 @@ def test_import_and_merge_pages(site, browser, width):
     page.get_by_role("button", name="Upload and preview").click()
     page.wait_for_url("**/dashboard/imports/*")
     assert page.get_by_label("Column 1: “E-mail”").input_value() == "email"
-    _check(page, f"import-mapping-{width}.png")
+    check_page(page, f"import-mapping-{width}.png")
     page.get_by_role("button", name="Dry run (saves nothing)").click()
     page.get_by_text("would be created").first.wait_for()
-    _check(page, f"import-dry-run-{width}.png")
+    check_page(page, f"import-dry-run-{width}.png")
     page.get_by_role("button", name="Import 4 rows").click()
     page.get_by_role("heading", name="Importing…").wait_for()
-    _check(page, f"import-queued-{width}.png")
+    check_page(page, f"import-queued-{width}.png")
     job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     with app.app_context():
         from coachapp.leads import importer
@@ -109,7 +93,7 @@ def test_import_and_merge_pages(site, browser, width):
         importer.run(job_id)
     page.get_by_role("heading", name="Import finished").wait_for(timeout=15_000)  # the poll reloads the page
     assert page.locator("#created").inner_text() == "2"
-    _check(page, f"import-done-{width}.png")
+    check_page(page, f"import-done-{width}.png")
 
     with app.app_context():
         from sqlalchemy import select
@@ -123,12 +107,12 @@ def test_import_and_merge_pages(site, browser, width):
     page.get_by_role("link", name="Merge with another lead…").click()
     page.get_by_label("Email or name").fill(f"jo{width}@")
     page.get_by_role("button", name="Search").click()
-    _check(page, f"merge-search-{width}.png")
+    check_page(page, f"merge-search-{width}.png")
     page.get_by_role("link", name=f"jo{width}@example.com").click()
     page.get_by_role("button", name="Merge the two leads").wait_for()
-    _check(page, f"merge-compare-{width}.png")
+    check_page(page, f"merge-compare-{width}.png")
     page.get_by_role("button", name="Merge the two leads").click()
     page.wait_for_url(f"**/dashboard/leads/{older}")
     assert "was merged into this lead" in page.content()
-    _check(page, f"merge-done-{width}.png")
+    check_page(page, f"merge-done-{width}.png")
     context.close()

@@ -17,19 +17,15 @@ from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.integration.browser_kit import (
-    ARTIFACTS,
-    DESKTOP,
-    PHONE,
-    axe_report,
+    VIEWPORTS,
+    check_page,
     embedded_env,
-    launch_chromium,
     serving,
 )
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 PERSONA_IDS = ("tested_and_normal", "stiff_left_ankle", "hypermobile_by_questionnaire",
                "low_energy_availability", "sore_knee", "chest_pain", "sex_unanswered_period_skipped")
 BY_ID = {p.id: p for p in PERSONAS}
@@ -123,11 +119,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
 def runner_contexts(browser):
     contexts = {width: browser.new_context(**options) for width, options in VIEWPORTS.items()}
     yield contexts
@@ -154,22 +145,6 @@ def coach_contexts(browser, site):
         context.close()
 
 
-def _check_page(page, shot: str) -> None:
-    """Every page: no sideways scroll, no axe violations, a full-page screenshot."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)  # before asserting: look at failures too
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    # On a phone (is_mobile) Chromium zooms out to fit wide content, which widens innerWidth
-    # with it: so the page must also still be at the width it was opened at.
-    viewport = page.viewport_size["width"]
-    assert scroll <= inner == viewport, \
-        f"{shot}: the page scrolls sideways ({scroll}px of content, {inner}px window, {viewport}px viewport)"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 @pytest.mark.parametrize("width", VIEWPORTS)
 @pytest.mark.parametrize("pid", PERSONA_IDS)
 def test_results_page(site, runner_contexts, pid, width):
@@ -191,7 +166,7 @@ def test_results_page(site, runner_contexts, pid, width):
         if BY_ID[pid].safety == "amber":
             changes = page.locator(".alert-amber ul").nth(1).locator("li")
             assert changes.count() >= 1, f"{pid}: no list of plan changes"
-        _check_page(page, f"results-{pid}-{width}.png")
+        check_page(page, f"results-{pid}-{width}.png")
     finally:
         page.close()
 
@@ -210,7 +185,7 @@ def test_lead_page(site, coach_contexts, pid, width):
             assert page.locator("[id^=skipped-safety-]").is_visible()
         # Every "why" and the raw answers open, as a coach preparing a call would have them.
         page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-        _check_page(page, f"lead-{pid}-{width}.png")
+        check_page(page, f"lead-{pid}-{width}.png")
     finally:
         page.close()
 
@@ -226,6 +201,6 @@ def test_today_is_the_call_list(site, coach_contexts, width):
         first = page.locator("article.task").first
         assert "clinician first" in first.inner_text()  # the red-flag runner comes first
         assert page.locator(".dash-nav .count").count() == 1
-        _check_page(page, f"today-{width}.png")
+        check_page(page, f"today-{width}.png")
     finally:
         page.close()

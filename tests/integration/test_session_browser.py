@@ -13,13 +13,12 @@ import pytest
 from tests.conftest import Browserish, clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_strategy import STRATEGY_FORM
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving
 from tests.integration.conftest import app_for
 from tests.sessions.helpers import ALWAYS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER = "brian.murray@motive-training.example"
 
 
@@ -75,22 +74,6 @@ def site(tmp_path_factory):
         dispose(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-def _check_page(page, shot: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: scrolls sideways ({scroll} > {inner})"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 def _big(locator) -> None:
     box = locator.bounding_box()
     assert box and box["height"] >= 44 and box["width"] >= 44, box
@@ -107,25 +90,25 @@ def test_pick_confirm_reschedule_and_cancel_question(site, browser, width):
         assert "Mountain" in page.content() or "Denver" in page.content()
         first = page.locator(".choice.slot").first
         _big(first)
-        _check_page(page, f"session-picker-{width}.png")
+        check_page(page, f"session-picker-{width}.png")
         page.screenshot(path=str(ARTIFACTS / f"session-picker-first-screen-{width}.png"))
         first.click()
         _big(page.get_by_role("button", name="Book this time"))
         page.get_by_role("button", name="Book this time").click()
         page.wait_for_url("**/session/**")
         assert page.get_by_role("heading", name="You're booked").is_visible()
-        _check_page(page, f"session-booked-{width}.png")
+        check_page(page, f"session-booked-{width}.png")
         page.get_by_role("link", name="Pick another time").click()
         page.wait_for_url("**/reschedule")
         assert page.get_by_role("heading", name="Pick a new time").is_visible()
-        _check_page(page, f"session-reschedule-{width}.png")
+        check_page(page, f"session-reschedule-{width}.png")
         page.locator(".choice.slot:visible").last.click()  # another time in the open day (the hour decides how many)
         page.get_by_role("button", name="Move my session to this time").click()
         page.wait_for_url("**/session/**")
         assert page.get_by_role("heading", name="You're booked").is_visible()
         page.get_by_role("link", name="Cancel the session").click()
         page.wait_for_url("**/cancel")
-        _check_page(page, f"session-cancel-{width}.png")
+        check_page(page, f"session-cancel-{width}.png")
         _big(page.get_by_role("button", name="Yes, cancel the session"))
     finally:
         context.close()
@@ -146,6 +129,6 @@ def test_today_has_attended_and_no_show_buttons(site, browser, width):
         assert section.is_visible()
         for name in ("Attended", "No-show"):
             _big(section.get_by_role("button", name=name))
-        _check_page(page, f"session-today-{width}.png")
+        check_page(page, f"session-today-{width}.png")
     finally:
         context.close()

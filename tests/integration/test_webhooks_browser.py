@@ -11,13 +11,18 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import DESKTOP, PHONE, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import (
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    open_page,
+    serving,
+    signed_in,
+)
 from tests.integration.conftest import app_for
-from tests.integration.test_dashboard_browser import _check_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_URL = "https://hooks.extremely-long-integration-platform-domain.example.com/catch/1234567/abcdefghijklmnop/"
 LONG_ERROR = ("<!DOCTYPE html><html><head><title>410 Gone</title></head><body><h1>Gone</h1><p>The hook "
@@ -73,34 +78,13 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
-
-
-@pytest.fixture(scope="module")
 def owner(browser, site):
-    made = {}
-    for width, options in VIEWPORTS.items():
-        context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER_EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
-        page.close()
-        made[width] = context
-    yield made
-    for context in made.values():
-        context.close()
+    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
+        yield contexts
 
 
 def _open(site, owner, width: int, path: str):
-    page = owner[width].new_page()
-    response = page.goto(site.base + path)
-    assert response.status == 200, f"{path}: {response.status}"
-    return page
+    return open_page(owner, site.base, width, path)
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
@@ -114,19 +98,19 @@ def test_webhooks_list_and_add_form(site, owner, width):
         page.wait_for_url("**/dashboard/webhooks")
         assert page.get_by_role("heading", name="Webhooks", level=1).is_visible()
         assert page.get_by_role("link", name=LONG_URL).is_visible()
-        _check_page(page, f"dashboard-webhooks-{width}.png")
+        check_page(page, f"dashboard-webhooks-{width}.png")
         page.get_by_label("Endpoint URL").fill("ftp://nope.example")
         page.get_by_role("button", name="Add endpoint").click()
         page.wait_for_load_state()
         assert page.get_by_text("Enter an http:// or https:// URL.").is_visible()
-        _check_page(page, f"dashboard-webhooks-error-{width}.png")
+        check_page(page, f"dashboard-webhooks-error-{width}.png")
         page.get_by_label("Endpoint URL").fill(f"https://receiver-{width}.example.com/in")
         page.get_by_label("lead.unsubscribed: The lead unsubscribed from emails").check()
         page.get_by_role("button", name="Add endpoint").click()
         page.wait_for_url("**/dashboard/webhooks/*")
         secret = page.locator("#signing-secret")
         assert secret.is_visible() and secret.inner_text().startswith("whsec_")
-        _check_page(page, f"dashboard-webhook-new-{width}.png")
+        check_page(page, f"dashboard-webhook-new-{width}.png")
     finally:
         page.close()
 
@@ -139,12 +123,12 @@ def test_delivery_log_and_detail(site, owner, width):
         page.get_by_text("Signing secret").click()
         assert page.locator("#signing-secret").is_visible()
         assert page.get_by_text("HTTP 410").first.is_visible()
-        _check_page(page, f"dashboard-webhook-log-{width}.png")
+        check_page(page, f"dashboard-webhook-log-{width}.png")
         page.goto(f"{site.base}/dashboard/webhooks/deliveries/{site.failed_id}")
         assert page.get_by_role("heading", name="Payload").is_visible()
         assert "submission_id" in page.locator("#delivery-payload pre").inner_text() or \
             "lead_id" in page.locator("#delivery-payload pre").inner_text()
-        _check_page(page, f"dashboard-webhook-delivery-{width}.png")
+        check_page(page, f"dashboard-webhook-delivery-{width}.png")
     finally:
         page.close()
 
@@ -156,6 +140,6 @@ def test_replay_from_the_delivery_page(site, owner):
         page.wait_for_load_state()
         assert page.get_by_text("Delivery queued again").is_visible()
         assert page.locator("h1 .tag").inner_text() == "queued"
-        _check_page(page, "dashboard-webhook-replayed-1280.png")
+        check_page(page, "dashboard-webhook-replayed-1280.png")
     finally:
         page.close()
