@@ -10,7 +10,15 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_outcomes import seed, specs
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, PHONE, axe_report, embedded_env, launch_chromium, serving
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    check_page,
+    embedded_env,
+    launch_chromium,
+    serving,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -44,17 +52,6 @@ def browser():
     yield from launch_chromium()
 
 
-def _check_page(page, shot: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
-    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner == page.viewport_size["width"], f"{shot}: scrolls sideways ({scroll} > {inner})"
-    results = Axe().run(page)
-    assert results.violations_count == 0, f"{shot}: axe-core found\n{axe_report(results)}"
-
-
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_the_outcomes_page_with_data(site, browser, width):
     context = browser.new_context(**VIEWPORTS[width])
@@ -75,7 +72,7 @@ def test_the_outcomes_page_with_data(site, browser, width):
         assert page.get_by_role("img", name="Client rate by predicted tier, with 95% intervals").is_visible()
         page.get_by_text("Are you training for an event?").click()  # open one answer table
         assert page.get_by_role("region", name="Are you training for an event? (table)").is_visible()
-        _check_page(page, f"outcomes-{width}.png")
+        check_page(page, f"outcomes-{width}.png")
         page.screenshot(path=str(ARTIFACTS / f"outcomes-first-screen-{width}.png"))
         for part in ("calibration", "source", "answers"):
             page.locator(f"section[aria-labelledby=h-{part}]").screenshot(
