@@ -18,7 +18,7 @@ production``, as ``bench_reads.py``), times every URL of ``PAGES`` (p50/p99 wall
 backends, statement count), next to a baseline measured in the same run: a bare Flask route doing
 one primary-key SELECT. Target: p99 ≤ 50 ms for a page at 100,000 leads (the dashboard's).
 
-``PAGES`` is the list to extend (e.g. with ``/dashboard/insights/weights``). ``--keep NAME`` seeds
+``PAGES`` is the list to extend (the Priority weights page is in it since the merge). ``--keep NAME`` seeds
 once and reuses the database; ``--profile`` adds cProfile and ``EXPLAIN (ANALYZE, BUFFERS)``.
 """
 
@@ -79,6 +79,7 @@ PAGES: list[tuple[str, str]] = [
     ("Outcomes, last 52 weeks", "/dashboard/insights/outcomes?weeks=52"),
     ("Outcomes CSV, last 12 weeks", "/dashboard/insights/outcomes.csv"),
     ("Outcomes CSV, last 52 weeks", "/dashboard/insights/outcomes.csv?weeks=52"),
+    ("Priority weights (issue 14.3)", "/dashboard/insights/weights"),
 ]
 #: Counting again (the POST behind "Count again now"; also what the first view after
 #: ``snapshot.minutes`` pays): (label, page, weeks). Timed over ``--count-requests``.
