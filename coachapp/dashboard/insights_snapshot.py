@@ -50,7 +50,7 @@ def cached_insights_report(rules: Rules, now: datetime, weeks: int, tz: str,
                            recount: bool = False) -> tuple[Report, datetime]:
     """``(report, counted at)``: the stored report when younger than ``snapshot.minutes``, else counted now."""
     period = period_ending(now, weeks, tz)
-    data, counted_at = reuse_or_count(
+    data, counted_at, _ = reuse_or_count(
         f"insights:{weeks}:{period.tz}:{rules.version}", now, timedelta(minutes=rules.insights.snapshot_minutes),
         period.start, lambda: encode(insights_report(rules, now, weeks, tz)), recount)
     return decode(data), counted_at

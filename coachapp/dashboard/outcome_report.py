@@ -10,6 +10,7 @@ the report in Python (``snapshots.py``). The owner can count again at once ("Cou
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,6 +105,12 @@ def build_report(rules: Rules, period: Period, computed_at: datetime, counted: l
     )
 
 
+#: Reports built from a snapshot, by (snapshot key, counted at): a view of unchanged counts builds
+#: nothing (~5 ms of CPU at 100,000 leads). Per process, a few entries (pages × periods × zones).
+_BUILT: OrderedDict[tuple[str, datetime], OutcomeReport] = OrderedDict()
+_BUILT_SIZE = 16
+
+
 def cached_report(rules: Rules, now: datetime, weeks: int = DEFAULT_WEEKS, tz: str = "UTC",
                   recount: bool = False) -> OutcomeReport:
     """The report from counts younger than ``snapshot.minutes`` (``snapshots.reuse_or_count``), else
@@ -111,7 +118,14 @@ def cached_report(rules: Rules, now: datetime, weeks: int = DEFAULT_WEEKS, tz: s
     for (it ends when they were counted)."""
     period = period_ending(now, weeks, tz)
     questions = [q.id for q in core_questions(rules.assessment)]
-    rows, counted_at = reuse_or_count(
-        f"outcomes:{weeks}:{period.tz}:{rules.version}", now, timedelta(minutes=rules.insights.snapshot_minutes),
-        period.start, lambda: [list(r) for r in outcome_counts(period, questions)], recount)
-    return build_report(rules, period_ending(counted_at, weeks, tz), counted_at, [tuple(r) for r in rows])
+    key = f"outcomes:{weeks}:{period.tz}:{rules.version}"
+    rows, counted_at, fresh = reuse_or_count(
+        key, now, timedelta(minutes=rules.insights.snapshot_minutes), period.start,
+        lambda: [list(r) for r in outcome_counts(period, questions)], recount)
+    built = None if fresh else _BUILT.get((key, counted_at))  # counted now: build (and replace)
+    if built is None:
+        built = build_report(rules, period_ending(counted_at, weeks, tz), counted_at, [tuple(r) for r in rows])
+        _BUILT[key, counted_at] = built
+        while len(_BUILT) > _BUILT_SIZE:
+            _BUILT.popitem(last=False)
+    return built

@@ -20,15 +20,15 @@ from coachapp.models import InsightSnapshot
 
 
 def reuse_or_count(key: str, now: datetime, max_age: timedelta, period_start: datetime,
-                   count: Callable[[], Any], recount: bool = False) -> tuple[Any, datetime]:
-    """``(figures, counted at)``: the stored figures when younger than ``max_age`` (and not
-    ``recount``), else ``count()`` stored now with one upsert (the caller commits)."""
+                   count: Callable[[], Any], recount: bool = False) -> tuple[Any, datetime, bool]:
+    """``(figures, counted at, counted now)``: the stored figures when younger than ``max_age``
+    (and not ``recount``), else ``count()`` stored now with one upsert (the caller commits)."""
     snapshot = db.session.get(InsightSnapshot, key)
     if snapshot is not None and not recount and now - snapshot.computed_at < max_age:
-        return snapshot.rows, snapshot.computed_at
+        return snapshot.rows, snapshot.computed_at, False
     figures = count()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     values = {"computed_at": now, "period_start": period_start, "rows": figures}
     db.session.execute(dialect.insert(InsightSnapshot).values(key=key, **values)
                        .on_conflict_do_update(index_elements=["key"], set_=values))
-    return figures, now
+    return figures, now, True

@@ -192,6 +192,7 @@ def test_page_views_reuse_the_counts_for_the_snapshot_minutes_then_count_again(d
     minutes = rules.insights.snapshot_minutes
     reused = cached_report(rules, NOW + timedelta(minutes=minutes - 1), 4)
     assert reused.total.counts.leads == 3 and reused.computed_at == NOW  # the stored counts
+    assert cached_report(rules, NOW + timedelta(minutes=1), 4) is reused  # built once per snapshot
     recounted = cached_report(rules, NOW + timedelta(minutes=minutes), 4)
     assert recounted.total.counts == Counts(4, 1, 1, 1, 1) and recounted.computed_at > NOW
     db.session.commit()
