@@ -52,6 +52,7 @@ def rules_check(path: Path | None) -> None:
     click.echo(f"  booking       slot picking {'on' if booking.slot_picking else 'off (coaches call back)'}: "
                f"{booking.slot_minutes} min slots, {booking.buffer_minutes} min buffer, "
                f"{booking.notice_minutes / 60:g} h notice, {booking.days_ahead} days ahead")
+    click.echo(f"  insights      a rate needs at least {rules.insights.minimum_leads} leads behind it")
 
 
 @outbox_cli.command("sweep")

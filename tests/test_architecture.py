@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "coachapp"
 WEB = ("coachapp.dashboard", "coachapp.public", "coachapp.api", "coachapp.auth", "coachapp.webhooks")
 #: The pure domain: rules, scoring, planning, working time. No Flask, no database, no services.
 PURE = ("coachapp.assessment", "coachapp.leads.priority", "coachapp.leads.slots", "coachapp.session_calendar",
-        "coachapp.leads.assignment", "coachapp.leads.task_rules",
+        "coachapp.analytics", "coachapp.leads.assignment", "coachapp.leads.task_rules",
         "coachapp.leads.worktime", "coachapp.leads.screens", "coachapp.leads.booking_events",
         "coachapp.followups.policy", "coachapp.leads.import_rows", "coachapp.webhooks_out.signing",
         "coachapp.leads.weights", "coachapp.leads.weights_diff",

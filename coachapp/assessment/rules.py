@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from coachapp.analytics.settings import InsightRules, load_insight_rules
+
 from ._schema import Issues, Node, check_unique, file_header
 from .conditions import RefType
 from .derive import Derived, load_derived
@@ -48,6 +50,7 @@ FILES = (
     "leads/priority.yaml",
     "sequences.yaml",
     "booking.yaml",
+    "insights.yaml",
 )
 
 
@@ -89,6 +92,7 @@ class Rules:
     leads: LeadRules
     sequences: SequenceRules
     booking: BookingRules
+    insights: InsightRules = InsightRules()
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -310,6 +314,7 @@ def load_rules_from_texts(texts: Mapping[str, str]) -> Rules:
     from coachapp.leads.slots import load_booking_rules
 
     booking = load_booking_rules(data["booking.yaml"], issues("booking.yaml"), sequences.windows)
+    insights = load_insight_rules(data["insights.yaml"], issues("insights.yaml"))
     if errors:
         raise RulesError(errors)
     return Rules(
@@ -328,4 +333,5 @@ def load_rules_from_texts(texts: Mapping[str, str]) -> Rules:
         leads=leads,
         sequences=sequences,
         booking=booking,
+        insights=insights,
     )

@@ -25,6 +25,7 @@ from coachapp.dashboard import (  # noqa: E402,F401
     leads_list,
     merge_views,
     outbox_views,
+    outcomes_views,
     rules_editor,
     rules_preview,  # issue 15.3: see before you publish (wtF)
     rules_preview_changes,

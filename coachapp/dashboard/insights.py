@@ -1,21 +1,24 @@
 """Insights (owner only): does the funnel work? Server-side SVG charts with table fallbacks.
 
 The view is an adapter: it parses ``?weeks=``, asks ``metrics.insights_report`` for the numbers
-(in the owner's time zone, up to now) and turns them into inline SVG with ``svg.py``. No
+(in the owner's time zone, up to now; counted once and reused for a few minutes:
+``insights_snapshot.py``) and turns them into inline SVG with ``svg.py``. No
 JavaScript, no external assets; the charts pass a CSP without ``'unsafe-inline'`` styles.
 """
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from coachapp.dashboard import bp, metrics
 from coachapp.dashboard.access import require_owner
 from coachapp.dashboard.funnel import OUTSIDE_LABELS, STEP_LABELS, STEPS
+from coachapp.dashboard.insights_snapshot import cached_insights_report
 from coachapp.dashboard.period import PERIOD_WEEKS, parse_weeks
 from coachapp.dashboard.svg import NO_DATA, PALETTE, Bar, column_chart, hbar_chart
+from coachapp.extensions import db
 from coachapp.models import utcnow
 from coachapp.rules_store import get_rules
 
@@ -24,10 +27,24 @@ from coachapp.rules_store import get_rules
 def insights() -> str:
     require_owner(current_user)
     weeks = parse_weeks(request.args.get("weeks"))
-    report = metrics.insights_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC")
+    rules = get_rules()
+    # counted once, reused for rules/insights.yaml snapshot.minutes (insights_snapshot.py)
+    report, counted_at = cached_insights_report(rules, utcnow(), weeks, current_user.time_zone or "UTC")
+    db.session.commit()
     return render_template("dashboard/insights.html", report=report, weeks=weeks, period_weeks=PERIOD_WEEKS,
                            steps=STEPS, labels=STEP_LABELS, outside=OUTSIDE_LABELS,
-                           week_labels=report.period.week_labels(), charts=charts(report))
+                           week_labels=report.period.week_labels(), charts=charts(report),
+                           counted_at=counted_at, fresh_minutes=rules.insights.snapshot_minutes)
+
+
+@bp.post("/insights")
+def insights_recount() -> Response:
+    """Count again now, instead of showing the counts of the last few minutes."""
+    require_owner(current_user)
+    weeks = parse_weeks(request.form.get("weeks"))
+    cached_insights_report(get_rules(), utcnow(), weeks, current_user.time_zone or "UTC", recount=True)
+    db.session.commit()
+    return redirect(url_for("dashboard.insights", weeks=weeks), 303)
 
 
 def charts(report: metrics.Report) -> dict[str, Markup | list[Markup]]:

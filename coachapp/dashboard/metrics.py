@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select, type_coerce
 
 from coachapp.assessment import Rules
 from coachapp.dashboard.funnel import Funnel, funnel, stage_after
@@ -79,8 +79,8 @@ class Priorities:
 
 
 def priorities(period: Period, region_labels: Mapping[str, str], flag_labels: Mapping[str, str]) -> Priorities:
-    """Top regions (GROUP BY ``top_priority``) and flags (counted in Python from ``result->flags``
-    only — not the whole result — of the completed submissions started in the period)."""
+    """Top regions (GROUP BY ``top_priority``) and flags (counted in Python from each completed
+    submission's ``flag_ids`` — a short list — or, for a row stored without them, ``result->flags``)."""
     completed = period.contains(AssessmentSubmission.started_at) & (AssessmentSubmission.status == "completed")
     region_rows = db.session.execute(
         select(AssessmentSubmission.top_priority, func.count()).where(completed)
@@ -91,10 +91,14 @@ def priorities(period: Period, region_labels: Mapping[str, str], flag_labels: Ma
     regions.sort(key=lambda t: (-t.count, t.label))
     counts: Counter[str] = Counter()
     seen_labels: dict[str, str] = {}
-    for (flags,) in db.session.execute(select(AssessmentSubmission.result["flags"]).where(completed)):
+    stored = func.coalesce(AssessmentSubmission.flag_ids, AssessmentSubmission.result["flags"])
+    for (flags,) in db.session.execute(select(type_coerce(stored, JSON)).where(completed)):
         ids: set[str] = set()
         for flag in flags if isinstance(flags, list) else []:
-            if isinstance(flag, dict) and flag.get("id"):
+            if isinstance(flag, str) and flag:
+                ids.add(flag)
+                seen_labels.setdefault(flag, flag)
+            elif isinstance(flag, dict) and flag.get("id"):
                 ids.add(str(flag["id"]))
                 seen_labels.setdefault(str(flag["id"]), str(flag.get("label") or flag["id"]))
         counts.update(ids)  # once per submission

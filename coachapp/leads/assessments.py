@@ -187,6 +187,7 @@ def complete(
     submission.safety_level = result["safety"]["level"]
     priorities = result.get("priorities") or []
     submission.top_priority = priorities[0]["region"] if priorities else None
+    submission.flag_ids = [flag["id"] for flag in result.get("flags") or []]
     plans: list[triage.NewLeadPlan] = []
 
     def prepare(draft: Lead) -> None:  # a new lead is inserted with its top priority, tier and owner

@@ -5,6 +5,7 @@ from coachapp.models.booking import Booking, WebhookEvent
 from coachapp.models.coach import SERVICES, Coach
 from coachapp.models.followup import Enrollment, SequenceStep
 from coachapp.models.imports import ImportJob, LeadMerge
+from coachapp.models.insights import InsightSnapshot
 from coachapp.models.lead import STAGES, Lead, LeadEvent
 from coachapp.models.outbox import OutboxMessage
 from coachapp.models.rules_replay import RulesReplay
@@ -26,6 +27,7 @@ __all__ = [
     "AssessmentSubmission",
     "Base",
     "ImportJob",
+    "InsightSnapshot",
     "LeadMerge",
     "Booking",
     "Lead",

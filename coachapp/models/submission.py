@@ -30,6 +30,8 @@ class AssessmentSubmission(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     safety_level: Mapped[str | None] = mapped_column(String(10))
     top_priority: Mapped[str | None] = mapped_column(String(40))
+    #: The result's flag ids, e.g. ["HYPERMOBILE"]: what Insights counts, without parsing the whole result.
+    flag_ids: Mapped[list[str] | None] = mapped_column(JSON)
     first_touch: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

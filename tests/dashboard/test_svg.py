@@ -168,3 +168,14 @@ def test_fractional_values_are_formatted() -> None:
 def test_no_text_is_smaller_than_the_minimum() -> None:
     root = parse(hbar_chart("c9", "t", [Bar("a", 1)]))
     assert all(float(el.get("font-size")) >= MIN_FONT for el in root.iter(f"{NS}text"))
+
+
+def test_the_interval_chart_draws_a_dot_and_a_line_per_rate_and_says_too_few():
+    from coachapp.dashboard.interval_svg import Whisker, interval_chart
+
+    svg = interval_chart("cal", "Client rate <by> tier", [Whisker("A1 · 65 leads", 0.369, 0.262, 0.491),
+                                                           Whisker("B2 & co", 0.1, 0.05, 0.2), Whisker("C3", None)])
+    assert svg.count("<circle") == 2 and "too few leads to say" in svg
+    assert "&lt;by&gt;" in svg and "B2 &amp; co" in svg and "style=" not in svg
+    assert "36.9% (26.2%–49.1%)" in svg and ">50%<" in svg  # the scale ends at the top bound, rounded up
+    assert "Too few leads to draw" in interval_chart("e", "Empty", [Whisker("x", None)])
