@@ -6,15 +6,17 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import ON_CI, ROOT
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -135,3 +137,36 @@ def open_page(contexts: dict[int, object], base: str, width: int, path: str):
     response = page.goto(base + path)
     assert response.status == 200, f"{path}: {response.status}"
     return page
+
+
+@contextmanager
+def live_site(tmp: Path, prefix: str, seed: Callable[[], T]) -> Iterator[tuple[str, object, T]]:
+    """(base URL, app, what ``seed`` returned): the embedded default in ``tmp``, migrated and
+    emptied, ``seed`` run in an app context, served on a free port; afterwards the rules cache is
+    forgotten (a published version must not outlive its database) and the app disposed."""
+    from tests.conftest import clean_tables, dispose, free_port, migrate_up
+    from tests.integration.conftest import app_for
+
+    port = free_port()
+    app = app_for(embedded_env(tmp, port, prefix))
+    migrate_up(app)
+    clean_tables(app)
+    with app.app_context():
+        seeded = seed()
+    try:
+        with serving(app, port) as base:
+            yield base, app, seeded
+    finally:
+        with app.app_context():
+            from coachapp import rules_store
+
+            rules_store.forget()
+        dispose(app)
+
+
+def open_from_nav(page, width: int, link: str) -> None:
+    """Follow the dashboard nav's link (behind the Menu on a phone)."""
+    nav = page.get_by_role("navigation", name="Dashboard")
+    if width < 720:
+        nav.locator("details.nav-menu summary").click()
+    nav.get_by_role("link", name=link, exact=True).click()

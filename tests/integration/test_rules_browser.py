@@ -9,19 +9,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_rules_versions import NEW_LABEL, OLD_LABEL, edited_copy, import_draft
 from tests.integration.browser_kit import (
     PHONE,
     VIEWPORTS,
     check_page,
-    embedded_env,
+    live_site,
+    open_from_nav,
     open_page,
-    serving,
     signed_in,
 )
-from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -58,21 +56,8 @@ def _seed(tmp) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rules-pages")
-    port = free_port()
-    app = app_for(embedded_env(tmp, port, "rv"))
-    migrate_up(app)
-    clean_tables(app)
-    with app.app_context():
-        _seed(tmp)
-    try:
-        with serving(app, port) as base:
-            yield Site(base, app)
-    finally:
-        with app.app_context():
-            from coachapp import rules_store
-
-            rules_store.forget()
-        dispose(app)
+    with live_site(tmp, "rv", lambda: _seed(tmp)) as (base, app, seeded):
+        yield Site(base, app)
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +74,7 @@ def _open(site, owner, width: int, path: str):
 def test_versions_list_and_compare(site, owner, width):
     page = _open(site, owner, width, "/dashboard/")
     try:
-        nav = page.get_by_role("navigation", name="Dashboard")
-        if width < 720:
-            nav.locator("details.nav-menu summary").click()
-        nav.get_by_role("link", name="Rules", exact=True).click()
+        open_from_nav(page, width, "Rules")
         page.wait_for_url("**/dashboard/rules")
         assert page.get_by_role("heading", name="Rules", level=1).is_visible()
         assert page.get_by_role("button", name="Roll back to v1").is_visible()

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_rules_versions import OLD_LABEL
 from tests.integration.browser_kit import (
     VIEWPORTS,
     check_page,
-    embedded_env,
-    serving,
+    live_site,
     signed_in,
 )
-from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -32,26 +29,16 @@ class Site:
     app: object
 
 
+def _seed() -> None:
+    from coachapp.extensions import db
+
+    coach_with_password(db, name="Brian Murray", email=OWNER_EMAIL, is_owner=True, time_zone="America/Denver")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("rules-editor")
-    port = free_port()
-    app = app_for(embedded_env(tmp, port, "re"))
-    migrate_up(app)
-    clean_tables(app)
-    with app.app_context():
-        from coachapp.extensions import db
-
-        coach_with_password(db, name="Brian Murray", email=OWNER_EMAIL, is_owner=True, time_zone="America/Denver")
-    try:
-        with serving(app, port) as base:
-            yield Site(base, app)
-    finally:
-        with app.app_context():
-            from coachapp import rules_store
-
-            rules_store.forget()
-        dispose(app)
+    with live_site(tmp_path_factory.mktemp("rules-editor"), "re", _seed) as (base, app, _):
+        yield Site(base, app)
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_replay import store_submissions, threshold_draft
 from tests.integration.browser_kit import (
     VIEWPORTS,
     check_page,
-    embedded_env,
+    live_site,
     open_page,
-    serving,
     signed_in,
 )
-from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -51,21 +48,8 @@ def _seed(tmp) -> int:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rules-preview")
-    port = free_port()
-    app = app_for(embedded_env(tmp, port, "rp"))
-    migrate_up(app)
-    clean_tables(app)
-    with app.app_context():
-        run_id = _seed(tmp)
-    try:
-        with serving(app, port) as base:
-            yield Site(base, app, run_id)
-    finally:
-        with app.app_context():
-            from coachapp import rules_store
-
-            rules_store.forget()
-        dispose(app)
+    with live_site(tmp, "rp", lambda: _seed(tmp)) as (base, app, seeded):
+        yield Site(base, app, seeded)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.helpers_rules_versions import NEW_LABEL, OLD_LABEL, edited_copy, import_draft
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
-from tests.integration.conftest import app_for
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, live_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -23,36 +21,27 @@ COPY = {"nurture_case_story": {"subject": "{{ first_name }}, a runner like you",
         "assessment_plan": {"subject": "Your plan, {{ first_name }}", "body": "Hello {{ first_name }}, here it is."}}
 
 
+def _seed(tmp) -> None:
+    from datetime import timedelta
+
+    from coachapp.extensions import db
+    from coachapp.models import utcnow
+    from coachapp.rules_preview import replay
+    from coachapp.rules_versions import services
+
+    owner = coach_with_password(db, name="Pia Owner", email=OWNER_EMAIL, is_owner=True)
+    draft = import_draft(edited_copy(tmp))
+    services.update_draft(draft, services.Actor(None, "test"), utcnow(), copy=COPY)
+    stuck = replay.start(draft, 1000, owner)  # never handed to a worker: stuck in "queued"
+    stuck.created_at = utcnow() - timedelta(minutes=replay.STALE_MINUTES + 3)
+    db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rules-preview-changes")
-    port = free_port()
-    app = app_for(embedded_env(tmp, port, "rpc"))
-    migrate_up(app)
-    clean_tables(app)
-    with app.app_context():
-        from datetime import timedelta
-
-        from coachapp.extensions import db
-        from coachapp.models import utcnow
-        from coachapp.rules_preview import replay
-        from coachapp.rules_versions import services
-
-        owner = coach_with_password(db, name="Pia Owner", email=OWNER_EMAIL, is_owner=True)
-        draft = import_draft(edited_copy(tmp))
-        services.update_draft(draft, services.Actor(None, "test"), utcnow(), copy=COPY)
-        stuck = replay.start(draft, 1000, owner)  # never handed to a worker: stuck in "queued"
-        stuck.created_at = utcnow() - timedelta(minutes=replay.STALE_MINUTES + 3)
-        db.session.commit()
-    try:
-        with serving(app, port) as base:
-            yield base
-    finally:
-        with app.app_context():
-            from coachapp import rules_store
-
-            rules_store.forget()
-        dispose(app)
+    with live_site(tmp, "rpc", lambda: _seed(tmp)) as (base, _, _seeded):
+        yield base
 
 
 @pytest.fixture

@@ -8,18 +8,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES
 from tests.helpers_dashboard import PASSWORD, coach_with_password
 from tests.integration.browser_kit import (
     VIEWPORTS,
     check_page,
-    embedded_env,
+    live_site,
+    open_from_nav,
     open_page,
-    serving,
     signed_in,
 )
-from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -64,17 +62,8 @@ def _seed() -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("webhooks-pages")
-    port = free_port()
-    app = app_for(embedded_env(tmp, port, "wh"))
-    migrate_up(app)
-    clean_tables(app)
-    with app.app_context():
-        endpoint_id, failed_id = _seed()
-    try:
-        with serving(app, port) as base:
-            yield Site(base, app, endpoint_id, failed_id)
-    finally:
-        dispose(app)
+    with live_site(tmp, "wh", _seed) as (base, app, seeded):
+        yield Site(base, app, *seeded)
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +80,7 @@ def _open(site, owner, width: int, path: str):
 def test_webhooks_list_and_add_form(site, owner, width):
     page = _open(site, owner, width, "/dashboard/")
     try:
-        nav = page.get_by_role("navigation", name="Dashboard")
-        if width < 720:
-            nav.locator("details.nav-menu summary").click()
-        nav.get_by_role("link", name="Webhooks", exact=True).click()
+        open_from_nav(page, width, "Webhooks")
         page.wait_for_url("**/dashboard/webhooks")
         assert page.get_by_role("heading", name="Webhooks", level=1).is_visible()
         assert page.get_by_role("link", name=LONG_URL).is_visible()
