@@ -119,11 +119,7 @@ def signed_in(browser, base: str, email: str, password: str) -> Iterator[dict[in
             context = made[width] = browser.new_context(**options)
             context.set_default_timeout(10_000)  # a missing element fails fast
             page = context.new_page()
-            page.goto(f"{base}/auth/login")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/dashboard/")
+            sign_in_page(page, base, email, password)
             page.close()
         yield made
     finally:
@@ -170,3 +166,14 @@ def open_from_nav(page, width: int, link: str) -> None:
     if width < 720:
         nav.locator("details.nav-menu summary").click()
     nav.get_by_role("link", name=link, exact=True).click()
+
+
+def sign_in_page(page, base: str, email: str, password: str | None = None, lands: str = "**/dashboard/") -> None:
+    """Sign in through the real form (the test password by default) and wait for the dashboard."""
+    from tests.helpers_dashboard import PASSWORD
+
+    page.goto(f"{base}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password or PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lands)

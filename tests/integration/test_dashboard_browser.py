@@ -20,13 +20,14 @@ import pytest
 from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CHEST_PAIN, DESK_ACHILLES
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.integration.browser_kit import (
     ARTIFACTS,
     VIEWPORTS,
     check_page,
     embedded_env,
     serving,
+    sign_in_page,
 )
 from tests.integration.conftest import app_for
 
@@ -171,11 +172,7 @@ def contexts(browser, site):
         for context in (anonymous, owner):
             context.set_default_timeout(10_000)  # a missing element fails fast
         page = owner.new_page()
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER_EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
+        sign_in_page(page, site.base, OWNER_EMAIL)
         page.close()
         made[width] = {"anonymous": anonymous, "owner": owner}
     yield made

@@ -27,8 +27,8 @@ import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
-from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, VIEWPORTS, check_page, embedded_env, serving
+from tests.helpers_dashboard import coach_with_password
+from tests.integration.browser_kit import ARTIFACTS, DESKTOP, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -223,11 +223,7 @@ def test_the_embedded_pages_and_the_settings_page_are_clean(browser, sites, widt
         link = page.get_by_role("link", name="Open in a new tab")
         assert link.get_attribute("target") == "_blank" and "embed" not in link.get_attribute("href")
 
-        page.goto(f"{sites.app_base}/auth/login")
-        page.get_by_label("Email").fill(OWNER_EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
+        sign_in_page(page, sites.app_base, OWNER_EMAIL)
         response = page.goto(f"{sites.app_base}/dashboard/settings/embed")
         assert response.status == 200
         assert sites.host_base in page.locator("main").inner_text()

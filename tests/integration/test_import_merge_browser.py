@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
-from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving
+from tests.helpers_dashboard import coach_with_password
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -64,11 +64,7 @@ def test_import_and_merge_pages(site, browser, width):
     context = browser.new_context(**(PHONE if width == 390 else DESKTOP))
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto(f"{base}/auth/login")
-    page.get_by_label("Email").fill(OWNER_EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard/")
+    sign_in_page(page, base, OWNER_EMAIL)
 
     page.goto(f"{base}/dashboard/imports")
     check_page(page, f"import-upload-{width}.png")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_outcomes import seed, specs
 from tests.integration.browser_kit import (
     ARTIFACTS,
@@ -18,6 +18,7 @@ from tests.integration.browser_kit import (
     embedded_env,
     launch_chromium,
     serving,
+    sign_in_page,
 )
 from tests.integration.conftest import app_for
 
@@ -58,11 +59,7 @@ def test_the_outcomes_page_with_data(site, browser, width):
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto(f"{site}/auth/login")
-        page.get_by_label("Email").fill(OWNER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
+        sign_in_page(page, site, OWNER)
         page.goto(f"{site}/dashboard/insights")
         page.get_by_role("link", name="Outcomes").click()
         page.wait_for_url("**/dashboard/insights/outcomes*")

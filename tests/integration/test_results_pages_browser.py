@@ -15,12 +15,13 @@ import pytest
 
 from tests.assessment.personas import PERSONAS
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.integration.browser_kit import (
     VIEWPORTS,
     check_page,
     embedded_env,
     serving,
+    sign_in_page,
 )
 from tests.integration.conftest import app_for
 
@@ -133,11 +134,7 @@ def coach_contexts(browser, site):
     for width, options in VIEWPORTS.items():
         context = browser.new_context(**options)
         page = context.new_page()
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(site.coach_email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/**")
+        sign_in_page(page, site.base, site.coach_email, lands="**/dashboard/**")
         page.close()
         contexts[width] = context
     yield contexts

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CORE, complete_assessment
-from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving
+from tests.helpers_dashboard import coach_with_password
+from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -113,11 +113,7 @@ def test_lead_page_shows_the_same_comparison(site, browser, width):
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
+        sign_in_page(page, site.base, OWNER)
         page.goto(f"{site.base}/dashboard/leads/{site.lead_id}")
         section = page.locator("section.progress").first
         assert section.get_by_role("heading", level=3).first.inner_text().startswith("Since the last assessment on")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_rules_versions import NEW_LABEL, OLD_LABEL, edited_copy, import_draft
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, live_site
+from tests.integration.browser_kit import DESKTOP, PHONE, check_page, live_site, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -49,11 +49,7 @@ def signed_in(browser, site, request):
     context = browser.new_context(**VIEWPORTS[request.node.callspec.params["width"]])
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto(f"{site}/auth/login")
-    page.get_by_label("Email").fill(OWNER_EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard/")
+    sign_in_page(page, site, OWNER_EMAIL)
     yield page
     context.close()
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import Browserish, clean_tables, dispose, free_port, migrate_up
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_strategy import STRATEGY_FORM
-from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving
+from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 from tests.sessions.helpers import ALWAYS
 
@@ -120,11 +120,7 @@ def test_today_has_attended_and_no_show_buttons(site, browser, width):
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto(f"{site.base}/auth/login")
-        page.get_by_label("Email").fill(OWNER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard/")
+        sign_in_page(page, site.base, OWNER)
         section = page.locator("#session-1, article.session").first
         assert section.is_visible()
         for name in ("Attended", "No-show"):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_weights import seed_outcomes
-from tests.integration.browser_kit import VIEWPORTS, check_page, embedded_env, serving
+from tests.integration.browser_kit import VIEWPORTS, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -51,11 +51,7 @@ def _signed_in(browser, site, width):
     context = browser.new_context(**VIEWPORTS[width], accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto(f"{site}/auth/login")
-    page.get_by_label("Email").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard/")
+    sign_in_page(page, site, OWNER)
     return context, page
 
 
