@@ -86,6 +86,7 @@ def live() -> Live:
 
 
 def _look_up(previous: Live | None, now: float) -> Live:
+    row = None
     try:
         with db.engine.connect() as conn:
             row = conn.execute(select(RulesVersion.id, RulesVersion.content_hash)
@@ -98,7 +99,7 @@ def _look_up(previous: Live | None, now: float) -> Live:
         logger.warning("Could not read the live rules version (%s); serving what was served", type(exc).__name__)
         return Live(previous.rules if previous else files_rules(), previous.version_id if previous else None, now)
     except Exception:  # a stored version the code no longer accepts: never take the site down
-        logger.exception("The live rules version %s does not load; serving the shipped files", row.id)
+        logger.exception("The live rules version %s does not load; serving the shipped files", row and row.id)
         return Live(files_rules(), None, now)
     return Live(rules, row.id, now)
 
