@@ -1,6 +1,7 @@
 """Blueprint ``dashboard``: coaches work their leads; the owner sees everything.
 
-Every view needs a signed-in coach (checked once, here). Which leads a coach may
+Every view needs a signed-in coach, and the owner-only ones (``access.OWNER_ONLY``) the owner:
+both checked once, here. Which leads a coach may
 see is decided in ``access.py`` and applied on every lead URL, not only in lists.
 """
 
@@ -14,6 +15,10 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 def require_coach():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    from coachapp.dashboard.access import OWNER_ONLY, require_owner
+
+    if (request.endpoint or "").startswith(OWNER_ONLY):
+        require_owner(current_user)
     return None
 
 

@@ -25,6 +25,12 @@ def lead_or_404(coach: Coach, lead_id: int) -> Lead:
     return lead
 
 
+#: Endpoints only the owner may open, by name prefix (checked once per request by the blueprint):
+#: the CSV import, rules versions with their editor, preview, what-if and replay, webhooks, and
+#: the priority-weights fit.
+OWNER_ONLY = ("dashboard.import", "dashboard.rules_", "dashboard.webhook", "dashboard.insights_weights")
+
+
 def require_owner(coach: Coach) -> None:
     if not coach.is_owner:
         abort(403)

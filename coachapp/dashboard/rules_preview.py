@@ -15,11 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
-from flask_login import current_user
 
 from coachapp.assessment import Rules
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.dashboard.rules_replay_views import missing_version
 from coachapp.models import RulesVersion, utcnow
 from coachapp.public.forms import StartForm
@@ -36,12 +34,6 @@ FRAME_CSP = "; ".join([
     "base-uri 'none'",
     "form-action 'none'",
 ])
-
-
-@bp.before_request
-def _preview_owner_only() -> None:
-    if (request.endpoint or "").startswith("dashboard.rules_preview") and current_user.is_authenticated:
-        require_owner(current_user)
 
 
 def _sides(number: int) -> tuple[RulesVersion, dict[str, tuple[str, RulesVersion | None, Rules]]] | None:

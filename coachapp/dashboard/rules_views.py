@@ -13,7 +13,6 @@ from wtforms import HiddenField
 
 from coachapp.assessment import RulesError
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
 from coachapp.models import RulesVersion, utcnow
 from coachapp.rules_store import files_rules
@@ -29,12 +28,6 @@ class PublishForm(FlaskForm):
 
 class RollbackForm(FlaskForm):
     expected_live = HiddenField()
-
-
-@bp.before_request
-def _rules_owner_only() -> None:
-    if request.endpoint and request.endpoint.startswith("dashboard.rules_") and current_user.is_authenticated:
-        require_owner(current_user)
 
 
 def _version_or_404(number: int) -> RulesVersion:

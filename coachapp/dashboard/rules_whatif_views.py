@@ -11,12 +11,10 @@ from datetime import date
 from typing import Any
 
 from flask import render_template, request
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from coachapp.assessment import Rules, clean_answers
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.dashboard.rules_replay_views import missing_version
 from coachapp.models import RulesVersion, utcnow
 from coachapp.rules_preview import samples
@@ -30,12 +28,6 @@ FORM_TYPES = ("single_select", "boolean", "number", "integer", "slider", "multi_
 
 class WhatIfForm(FlaskForm):
     pass
-
-
-@bp.before_request
-def _whatif_owner_only() -> None:
-    if (request.endpoint or "").startswith("dashboard.rules_whatif") and current_user.is_authenticated:
-        require_owner(current_user)
 
 
 def version_rules(number: int) -> tuple[RulesVersion | None, Rules | None, list[str]]:

@@ -15,7 +15,6 @@ from wtforms import StringField, URLField
 from wtforms.validators import DataRequired, Length
 
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
 from coachapp.models import Lead, WebhookDelivery, WebhookEndpoint, utcnow
 from coachapp.public.forms import MultiCheckboxField, choices
@@ -32,12 +31,6 @@ class EndpointForm(FlaskForm):
                               description="What it is, e.g. 'Zapier: new leads to the CRM'.")
     events = MultiCheckboxField("Events", validators=[DataRequired("Pick at least one event from the list.")],
                                 choices=choices([(k, f"{k}: {v}") for k, v in EVENT_TYPES.items()]))
-
-
-@bp.before_request
-def _owner_only() -> None:
-    if request.endpoint and request.endpoint.startswith("dashboard.webhook") and current_user.is_authenticated:
-        require_owner(current_user)
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])

@@ -16,7 +16,6 @@ from wtforms.validators import Optional
 
 from coachapp.celery_app import send_now
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
 from coachapp.leads import weight_fits
 from coachapp.leads.weights import METHOD as FIT_METHOD
@@ -30,13 +29,6 @@ from coachapp.rules_store import get_rules
 class FitForm(FlaskForm):
     since = DateField("Leads created since (optional)", validators=[Optional()],
                       description="Leave empty to fit on every lead with an outcome.")
-
-
-@bp.before_request
-def _weights_are_for_the_owner() -> None:
-    if request.endpoint and request.endpoint.startswith("dashboard.insights_weights") \
-            and current_user.is_authenticated:
-        require_owner(current_user)
 
 
 def _since() -> tuple[date | None, str]:
