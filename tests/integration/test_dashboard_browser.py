@@ -233,8 +233,8 @@ def test_sign_in(site, contexts, width):
         check_page(page, f"dashboard-sign-in-{width}.png")
         email.fill(OWNER_EMAIL)
         password.fill("not-the-password")
-        button.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            button.click()
         assert page.get_by_text("That email and password don't match").is_visible()
         check_page(page, f"dashboard-sign-in-error-{width}.png")
     finally:

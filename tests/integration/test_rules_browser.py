@@ -116,7 +116,7 @@ def test_publishing_through_the_confirmation_goes_live(site, owner, browser):
         runner = browser.new_context(**PHONE).new_page()
         runner.goto(site.base + "/assessment")
         runner.get_by_role("button", name="Start the free assessment").click()
-        runner.wait_for_load_state()
+        runner.wait_for_url("**/assessment/*/*")
         assert runner.get_by_text("Younger than 18").is_visible() and runner.get_by_text(OLD_LABEL).is_visible()
         assert not runner.get_by_text(NEW_LABEL).is_visible()  # v1's wording left with v1
         runner.context.close()

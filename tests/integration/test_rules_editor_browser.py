@@ -64,22 +64,22 @@ def test_the_editor_pages(site, owner, width):
         page.get_by_role("link", name="Questions").click()
         page.wait_for_url(f"**/dashboard/rules/{number}/edit/questions")
         page.get_by_label("Question (age_band)").fill("")
-        page.get_by_role("button", name="Save draft").first.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save draft").first.click()
         field = page.get_by_label("Question (age_band)")
         assert field.get_attribute("aria-invalid") == "true"
         assert page.locator("#problems").get_by_text("'text' must be a non-empty string").is_visible()
         check_page(page, f"dashboard-rules-edit-questions-{width}.png")
         field.fill(f"{OLD_LABEL} (in years)")
-        page.get_by_role("button", name="Save draft").first.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save draft").first.click()
         assert page.get_by_text(f"Saved in v{number}.").is_visible() and not page.locator("#problems").count()
 
         page.goto(f"{site.base}/dashboard/rules/{number}/edit/emails")
         page.locator("#assessment_plan-subject").fill("{{ first_name }}, your plan ({{ shoe_size }})")
         page.locator("#assessment_plan-body").fill("Hi **{{ first_name }}**,\n\nHere is your plan.")
-        page.get_by_role("button", name="Save draft").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save draft").click()
         error = page.locator("#assessment_plan-subject-error")
         assert error.get_by_text("Unknown variable {{ shoe_size }}").is_visible()
         check_page(page, f"dashboard-rules-edit-emails-{width}.png")
@@ -89,7 +89,7 @@ def test_the_editor_pages(site, owner, width):
             check_page(page, f"dashboard-rules-edit-{area}-{width}.png")
         page.goto(f"{site.base}/assessment")
         page.get_by_role("button", name="Start the free assessment").click()
-        page.wait_for_load_state()
+        page.wait_for_url("**/assessment/*/*")
         assert page.get_by_text(OLD_LABEL, exact=True).is_visible()  # a draft: the live site is unchanged
     finally:
         page.close()

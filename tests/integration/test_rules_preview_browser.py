@@ -71,8 +71,8 @@ def test_what_if(site, owner, width):
         assert page.locator("#differences").get_by_text("Top priority: Ankle dorsiflexion under live").is_visible()
         check_page(page, f"dashboard-rules-whatif-{width}.png")
         page.get_by_label("Runner").select_option("persona:sore_knee")
-        page.get_by_role("button", name="Show this runner").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Show this runner").click()
         assert page.get_by_text("No difference:").is_visible()
         page.get_by_text("Change the answers", exact=True).click()
         check_page(page, f"dashboard-rules-whatif-answers-{width}.png")

@@ -86,8 +86,8 @@ def test_webhooks_list_and_add_form(site, owner, width):
         assert page.get_by_role("link", name=LONG_URL).is_visible()
         check_page(page, f"dashboard-webhooks-{width}.png")
         page.get_by_label("Endpoint URL").fill("ftp://nope.example")
-        page.get_by_role("button", name="Add endpoint").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add endpoint").click()
         assert page.get_by_text("Enter an http:// or https:// URL.").is_visible()
         check_page(page, f"dashboard-webhooks-error-{width}.png")
         page.get_by_label("Endpoint URL").fill(f"https://receiver-{width}.example.com/in")
@@ -122,8 +122,8 @@ def test_delivery_log_and_detail(site, owner, width):
 def test_replay_from_the_delivery_page(site, owner):
     page = _open(site, owner, 1280, f"/dashboard/webhooks/deliveries/{site.failed_id}")
     try:
-        page.get_by_role("button", name="Replay").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Replay").click()
         assert page.get_by_text("Delivery queued again").is_visible()
         assert page.locator("h1 .tag").inner_text() == "queued"
         check_page(page, "dashboard-webhook-replayed-1280.png")
