@@ -97,7 +97,8 @@ def check_page(page, shot: str, run_axe: bool = True) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
+    # Animations disabled: a transition would otherwise be caught midway (there are none today).
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css", animations="disabled")
     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     # On a phone (is_mobile) Chromium zooms out to fit wide content, which widens innerWidth
     # with it: so the page must also still be at the width it was opened at.
