@@ -225,8 +225,10 @@ def test_a_site_not_in_embed_origins_gets_no_frame(browser, sites):
         page.goto(sites.stranger_base + HOST_PATH)
         iframe = page.locator("iframe[data-coachapp]")
         iframe.wait_for()
-        page.wait_for_timeout(1000)
         frame = iframe.element_handle().content_frame()
+        # Whatever it lands on (refused: Chromium's error page), once loaded, not after a guessed second.
+        frame.wait_for_url(lambda url: url not in ("", "about:blank"))
+        frame.wait_for_load_state()
         assert frame.get_by_role("heading", name="What does your body actually need?").count() == 0
         assert page.evaluate(FRAME_HEIGHT) == 640  # no page inside, so nobody resized it
     finally:
