@@ -90,14 +90,38 @@ STICKING_OUT = """(limit) => {
 }"""
 
 
-def check_page(page, shot: str, run_axe: bool = True) -> None:
+#: Two animation frames (a frame painted since the call), or two seconds at most.
+PAINTED = """() => Promise.race([new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))),
+                                 new Promise(r => setTimeout(r, 2000))])"""
+
+
+def _screenshot_with_frames(page, path: str) -> None:
+    """A full-page screenshot with every iframe painted. Chromium does not paint a sandboxed
+    (cross-origin) frame outside the viewport, and a full-page screenshot does not wait for it:
+    so the viewport is made as tall as the page for the shot (and any fixed header sits at the
+    top), then put back."""
+    size = page.viewport_size
+    height = page.evaluate("Math.ceil(document.documentElement.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+    try:
+        page.evaluate(PAINTED)  # (not in the frames: without allow-scripts no callback of theirs runs)
+        page.screenshot(path=path, full_page=True, scale="css", animations="disabled")
+    finally:
+        page.set_viewport_size(size)
+
+
+def check_page(page, shot: str, run_axe: bool = True, frames: bool = False) -> None:
     """Every page a person sees: a full-page screenshot in test-artifacts/ (taken first, so a
     failure can be looked at too; at CSS pixels, as a long page at 2x costs seconds), no
-    sideways scroll, no axe-core violations."""
+    sideways scroll, no axe-core violations. ``frames``: the page shows iframes below the fold
+    (``_screenshot_with_frames``)."""
     from axe_playwright_python.sync_playwright import Axe
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css")
+    if frames:
+        _screenshot_with_frames(page, str(ARTIFACTS / shot))
+    else:  # animations disabled: a transition would otherwise be caught midway (there are none today)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True, scale="css", animations="disabled")
     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     # On a phone (is_mobile) Chromium zooms out to fit wide content, which widens innerWidth
     # with it: so the page must also still be at the width it was opened at.

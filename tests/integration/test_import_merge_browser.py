@@ -76,18 +76,20 @@ def test_import_and_merge_pages(site, browser, width):
     page.wait_for_url("**/dashboard/imports/*")
     assert page.get_by_label("Column 1: “E-mail”").input_value() == "email"
     check_page(page, f"import-mapping-{width}.png")
-    page.get_by_role("button", name="Dry run (saves nothing)").click()
+    with page.expect_navigation():  # posts, then back to this job's page
+        page.get_by_role("button", name="Dry run (saves nothing)").click()
     page.get_by_text("would be created").first.wait_for()
     check_page(page, f"import-dry-run-{width}.png")
-    page.get_by_role("button", name="Import 4 rows").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import 4 rows").click()
     page.get_by_role("heading", name="Importing…").wait_for()
     check_page(page, f"import-queued-{width}.png")
     job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    with app.app_context():
+    with page.expect_navigation(timeout=15_000), app.app_context():  # the poll reloads the page once done
         from coachapp.leads import importer
 
         importer.run(job_id)
-    page.get_by_role("heading", name="Import finished").wait_for(timeout=15_000)  # the poll reloads the page
+    page.get_by_role("heading", name="Import finished").wait_for()
     assert page.locator("#created").inner_text() == "2"
     check_page(page, f"import-done-{width}.png")
 
@@ -101,10 +103,13 @@ def test_import_and_merge_pages(site, browser, width):
         older = db.session.execute(select(Lead.id).where(Lead.email == f"jo{width}@example.com")).scalar_one()
     page.goto(f"{base}/dashboard/leads/{newer}")
     page.get_by_role("link", name="Merge with another lead…").click()
+    page.wait_for_url(f"**/dashboard/leads/{newer}/merge")
     page.get_by_label("Email or name").fill(f"jo{width}@")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url(f"**/dashboard/leads/{newer}/merge?q=*")
     check_page(page, f"merge-search-{width}.png")
     page.get_by_role("link", name=f"jo{width}@example.com").click()
+    page.wait_for_url(f"**/dashboard/leads/{newer}/merge/{older}")
     page.get_by_role("button", name="Merge the two leads").wait_for()
     check_page(page, f"merge-compare-{width}.png")
     page.get_by_role("button", name="Merge the two leads").click()

@@ -106,8 +106,7 @@ def test_preview(site, owner, width):
             results = page.frame_locator(f"#results-{which} iframe")
             assert results.get_by_text("Your runner assessment", exact=False).first.is_visible()
         assert "Ankle dorsiflexion" in page.frame_locator("#results-live iframe").locator("body").inner_text()
-        page.locator("#results").scroll_into_view_if_needed()  # frames below the fold paint once seen
-        check_page(page, f"dashboard-rules-preview-{width}.png")
+        check_page(page, f"dashboard-rules-preview-{width}.png", frames=True)
     finally:
         page.close()
 

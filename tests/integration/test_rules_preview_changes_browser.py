@@ -70,11 +70,8 @@ def test_preview_of_what_changed(signed_in, site, width):
     screen = page.locator("#screen-age_band")
     assert NEW_LABEL in page.frame_locator("#screen-age_band .screen-draft iframe").locator("body").inner_text()
     assert OLD_LABEL in page.frame_locator("#screen-age_band .screen-live iframe").locator("body").inner_text()
-    for section in ("#mail-assessment_plan", "#mail-nurture_case_story", "#screen-age_band"):
-        page.locator(section).scroll_into_view_if_needed()  # frames below the fold paint once seen
-        page.wait_for_timeout(150)
     assert screen.is_visible()
-    check_page(page, f"dashboard-rules-preview-changes-{width}.png")
+    check_page(page, f"dashboard-rules-preview-changes-{width}.png", frames=True)
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
