@@ -5,10 +5,21 @@ both checked once, here. Which leads a coach may
 see is decided in ``access.py`` and applied on every lead URL, not only in lists.
 """
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+#: The largest id a URL may name: every id and version number is a 32-bit INTEGER column, and
+#: PostgreSQL refuses a larger literal ("integer out of range": a 500) instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint, values):
+    """An ``<int:…>`` past any stored id names nothing: 404, before any query is built from it."""
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404)
 
 
 @bp.before_request
