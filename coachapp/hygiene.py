@@ -81,8 +81,7 @@ class HygieneMiddleware:
         verdict = environ_problem(environ)
         if verdict:
             environ[VERDICT_KEY] = verdict
-        else:
-            clean_query_string(environ)
+        clean_query_string(environ)  # a refused request too: its error page reads the query (``?embed=1``)
         return self.wsgi_app(environ, start_response)
 
 

@@ -106,3 +106,11 @@ def test_a_replay_of_an_odd_number_of_submissions_says_what_it_takes(owner, n):
     response = owner.post("/dashboard/rules/1/replay", data={"n": n})
     assert response.status_code == 422
     assert "How many submissions:" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/dashboard/leads/%00/note", "/assessment/%00"])
+def test_a_refused_address_with_a_query_that_is_not_utf8_gets_its_error_page(owner, path):
+    """The path's NUL is refused (400); the error page reads the query too, which must be clean."""
+    response = owner.post(path, environ_overrides={"QUERY_STRING": "\x80=\xff&embed=1"})
+    assert response.status_code == 400
+    assert "not allowed" in response.get_data(as_text=True)
