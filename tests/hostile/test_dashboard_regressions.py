@@ -3,10 +3,13 @@ answers with a clear 4xx or the form's own message instead."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tests.helpers import CONTACT, DESK_ACHILLES
 from tests.helpers_dashboard import coach_with_password, sign_in
+from tests.hostile.support import assert_nothing_invalid_stored
 
 HUGE = "99999999999999999999"  # past PostgreSQL's INTEGER (and BIGINT): "integer out of range"
 
@@ -114,3 +117,21 @@ def test_a_refused_address_with_a_query_that_is_not_utf8_gets_its_error_page(own
     response = owner.post(path, environ_overrides={"QUERY_STRING": "\x80=\xff&embed=1"})
     assert response.status_code == 400
     assert "not allowed" in response.get_data(as_text=True)
+
+
+def test_an_uploaded_csv_is_stored_without_its_control_characters(fuzz_app, owner):
+    """The file is kept for the mapping, preview and import: a C1 control (UTF-8 \\xc2\\x88) or a
+    stray ^R in a header or a cell is removed; tab, CR and LF (CSV's own) stay."""
+    from coachapp.extensions import db
+    from coachapp.models import ImportJob
+
+    raw = b'email,"first\x12 name\xc2\x88"\r\nann@example.com,"An\x12n\tB"\r\n'
+    response = owner.post("/dashboard/imports", data={"file": (io.BytesIO(raw), "leads.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    with fuzz_app.app_context():
+        job = db.session.query(ImportJob).one()
+        assert job.header == ["email", "first name"]
+        assert job.content == 'email,"first name"\r\nann@example.com,"Ann\tB"\r\n'
+        assert job.mapping == {"0": "email", "1": "first_name"}
+    assert_nothing_invalid_stored(fuzz_app)
