@@ -135,3 +135,19 @@ def test_an_uploaded_csv_is_stored_without_its_control_characters(fuzz_app, owne
         assert job.content == 'email,"first name"\r\nann@example.com,"Ann\tB"\r\n'
         assert job.mapping == {"0": "email", "1": "first_name"}
     assert_nothing_invalid_stored(fuzz_app)
+
+
+def test_moving_a_question_past_the_one_whose_options_it_shares_is_refused(fuzz_app, owner):
+    """hip_ir_picture_right's options are an alias of hip_ir_picture_left's (``*hip_ir_pictures``):
+    swapping them would put the alias before its anchor, a file that no longer reads."""
+    from coachapp.extensions import db
+    from coachapp.models import RulesVersion
+    from coachapp.rules_versions import edits
+
+    assert owner.post("/dashboard/rules/edit/new").status_code == 302
+    response = owner.post("/dashboard/rules/1/edit/questions", data={"move": "hip_ir_picture_left:down"})
+    assert response.status_code == 422
+    assert "shares its options with “hip_ir_picture_right”" in response.get_data(as_text=True)
+    with fuzz_app.app_context():
+        assert edits.fields(db.session.query(RulesVersion).filter_by(number=1).one().files, "questions")
+    assert owner.get("/dashboard/rules/1/edit/questions").status_code == 200
