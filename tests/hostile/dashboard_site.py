@@ -23,10 +23,9 @@ from tests.helpers_webhooks_out import make_endpoint
 from tests.hostile.support import NASTY
 
 #: Path values an ``int`` converter may still take (the rest are refused by the router: 404).
-HOSTILE_INTS = ["99999999999999999999", "9223372036854775808", "2147483648", "0", "-1", "00001", "1e3",
-                "abc", "1%00", "%00", "1" * 400]
+HOSTILE_INTS = ["99999999999999999999", "2147483648", "0", "-1", "00001", "abc", "%00", "1" * 400]
 #: Path values for a string converter (each is percent-encoded into the path).
-HOSTILE_TEXTS = [*NASTY[::3], "..", "\ufeff", "\x1b[31m"]
+HOSTILE_TEXTS = [*NASTY[::4], "..", "\ufeff"]
 #: Every query key the dashboard and auth views read (grep request.args), and one nobody reads.
 QUERY_KEYS = ["since", "weeks", "status", "reveal", "category", "page", "q", "sample", "a", "b", "kind", "next",
               "owner", "red", "from", "to", "sort", "stage", "tier", "source", "region", "after", "before",

@@ -49,11 +49,11 @@ def test_every_route_with_hostile_path_values(dashboard_site):
             for value in _hostile_values(converter):
                 for method in methods:
                     tally(owner.open(method, site.url(rule, {**valid, name: value})))
-                raw = rule.replace(f"<{converter}:{name}>" if converter != "default" else f"<{name}>",
-                                   "a\udcff\x85b".encode("utf-8", "surrogateescape").decode("latin-1"))
-                tally(owner.open("GET", "/", environ_overrides={"PATH_INFO": VARIABLE.sub("1", raw)}))
-    for text in ["a\x00b\x1b", "\u202e'; --", "x" * 5000, "", "é\x85", "²", "9999-12-31T23:59",
-                 "99999999999999999999", "submission:99999999999999999999"]:
+            # the decoded path as a server hands it over: bytes that are not UTF-8, as latin-1
+            raw = rule.replace(f"<{converter}:{name}>" if converter != "default" else f"<{name}>",
+                               "a\udcff\x85b".encode("utf-8", "surrogateescape").decode("latin-1"))
+            tally(owner.open("GET", "/", environ_overrides={"PATH_INFO": VARIABLE.sub("1", raw)}))
+    for text in ["a\x00b\x1b\u202e'; --", "x" * 5000, "", "é\x85²", "9999-12-31T23:59", "99999999999999999999"]:
         for rule, endpoint, methods in site.rules:
             if endpoint == "auth.logout":
                 continue
@@ -87,7 +87,7 @@ def test_generated_queries_and_forms(dashboard_site, who):
     tally = Tally(f"dashboard queries and forms ({who})")
     rules = [r for r in site.rules if r[1] != "auth.logout"]
 
-    @hostile_settings(8.0 if who == "owner" else 3.0)
+    @hostile_settings(6.0 if who == "owner" else 2.0)
     @given(st.data())
     def visit(data):
         rule, endpoint, methods = data.draw(st.sampled_from(rules))
