@@ -21,6 +21,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(data_path("templates")),
     )
     instance.mkdir(parents=True, exist_ok=True)
+    from coachapp import hygiene
+
+    hygiene.bounded_ids(app)  # <int:…> past any stored id: 404, on every route (before any is added)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     from flask import current_app
@@ -38,7 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
-    from coachapp import cli, errors, followups, hygiene, webhooks_out
+    from coachapp import cli, errors, followups, webhooks_out
 
     errors.init_app(app)
     hygiene.init_app(app)  # control characters, bad JSON: refused or removed before any hook runs

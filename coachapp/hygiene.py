@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from flask import Flask, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from coachapp.textclean import (
     MAX_JSON_DEPTH,
@@ -81,8 +82,7 @@ class HygieneMiddleware:
         verdict = environ_problem(environ)
         if verdict:
             environ[VERDICT_KEY] = verdict
-        else:
-            clean_query_string(environ)
+        clean_query_string(environ)  # a refused request too: its error page reads the query (``?embed=1``)
         return self.wsgi_app(environ, start_response)
 
 
@@ -196,3 +196,23 @@ def _check_json() -> None:
               if has_controls(value, multiline=True)}
     if errors:
         raise RejectedInput(422, "validation_failed", "Some fields need attention.", errors)
+
+
+#: The largest id a URL may name: every id and version number is a 32-bit INTEGER column, and
+#: PostgreSQL refuses a larger literal ("integer out of range": a 500) instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` with ``max=MAX_ID`` unless a rule says otherwise: a larger number matches no
+    route (404) before any query is built from it, on every blueprint."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def bounded_ids(app: Flask) -> None:
+    """Install ``IdConverter`` as ``int``; before any route is added (rules bind their converters
+    when they are added)."""
+    app.url_map.converters["int"] = IdConverter

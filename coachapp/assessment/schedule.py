@@ -230,7 +230,8 @@ def resolve_days(
     """Run days (the days, else a count's usual days, else the default) and the long-run day
     (answer, preference or last run day). More than 7 runs a week use all 7 days."""
     fallback = [DAYS.index(d) for d in config.default_run_days]
-    count = int(runs_per_week) if str(runs_per_week or "").isdigit() else 0
+    text = str(runs_per_week or "")
+    count = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else 0
     if count >= 1:
         fallback = [DAYS.index(d) for d in config.run_days_by_count.get(min(7, count), ())]
         if long_answer in DAYS and fallback:  # turn the week so its long run lands on their day

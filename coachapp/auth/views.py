@@ -34,7 +34,7 @@ login_manager.session_protection = "strong"
 def load_user(user_id: str) -> Coach | None:
     """The id carries the coach's session token: rotating the token ends the session."""
     coach_id, _, token = user_id.partition(":")
-    if not coach_id.isdigit() or not token:
+    if not (coach_id.isascii() and coach_id.isdigit() and len(coach_id) <= 9) or not token:
         return None
     coach = db.session.get(Coach, int(coach_id))
     if coach is None or not coach.active or not secrets.compare_digest(coach.session_token, token):

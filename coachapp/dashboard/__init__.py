@@ -10,7 +10,6 @@ from flask_login import current_user
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-
 @bp.before_request
 def require_coach():
     if not current_user.is_authenticated:

@@ -53,7 +53,7 @@ class Cursor:
     @classmethod
     def parse(cls, raw: str) -> Cursor | None:
         """The cursor in ``raw``, or None when it is malformed or out of any plausible range."""
-        match = re.fullmatch(r"(\d{1,17})_([1-9]\d{0,17})", raw)
+        match = re.fullmatch(r"(\d{1,17})_([1-9]\d{0,8})", raw)  # the id: within INTEGER
         if match is None:
             return None
         moment = _EPOCH + timedelta(microseconds=int(match[1]))

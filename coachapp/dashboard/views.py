@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from coachapp.models import (
 )
 from coachapp.rules_store import files_rules, get_rules
 from coachapp.rules_versions import services as rules_versions
+from coachapp.textclean import has_controls
 
 
 @bp.get("/")
@@ -128,7 +130,9 @@ def _act(lead_id: int, action, success: str, anchor: str, default: str | None = 
 
 def _back(default: str) -> str:
     target = request.form.get("next") or ""
-    return target if target.startswith("/dashboard/") and "//" not in target else default
+    # form fields keep tab and line breaks (free text): never in a Location header
+    return target if target.startswith("/dashboard/") and "//" not in target and not has_controls(target) \
+        else default
 
 
 @bp.post("/leads/<int:lead_id>/note")
@@ -146,8 +150,10 @@ def change_stage(lead_id: int) -> Response:
 
 @bp.post("/leads/<int:lead_id>/assign")
 def assign(lead_id: int) -> Response:
-    raw = request.form.get("coach_id", "")
-    coach_id = int(raw) if raw.isdigit() else None
+    raw = request.form.get("coach_id", "").strip()
+    # empty: nobody; an id a coach could have (9 ASCII digits at most, within INTEGER), else one
+    # no coach has, which the action refuses with "Choose an active coach."
+    coach_id = None if not raw else int(raw) if re.fullmatch(r"[1-9][0-9]{0,8}", raw) else 0
     return _act(lead_id, lambda lead, coach, now: actions.assign(get_rules(), lead, coach_id, coach, now),
                 "Assignment saved.", "actions")
 
@@ -226,7 +232,7 @@ def log_call(task_id: int) -> Response:
 @bp.post("/tasks/<int:task_id>/snooze")
 def snooze_task(task_id: int) -> Response:
     raw = request.form.get("minutes", "")
-    minutes = int(raw) if raw.isdigit() else 0
+    minutes = int(raw) if re.fullmatch(r"[0-9]{1,6}", raw) else 0  # "²".isdigit() too, and int() refuses it
     return _task_action(task_id, lambda coach, now: actions.snooze_task(task_id, minutes, coach, now), "Snoozed.")
 
 
@@ -237,7 +243,10 @@ def reschedule_task(task_id: int) -> Response:
             local = datetime.fromisoformat(request.form.get("due", ""))
         except ValueError as exc:
             raise ActionError("Pick a date and time.") from exc
-        due = local.replace(tzinfo=ZoneInfo(coach.time_zone)).astimezone(UTC)
+        try:
+            due = local.replace(tzinfo=ZoneInfo(coach.time_zone)).astimezone(UTC)
+        except OverflowError as exc:  # 9999-12-31 late in the day, west of UTC: past datetime.max
+            raise ActionError("Pick a time within the next year.") from exc
         actions.reschedule_task(task_id, due, coach, now)
 
     return _task_action(task_id, run, "Rescheduled.")

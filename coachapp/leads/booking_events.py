@@ -168,7 +168,7 @@ def read_calendly(body: bytes, header: str | None, key: str, now: datetime,
         name, _, value = item.strip().partition("=")
         parts.setdefault(name, []).append(value)
     stamp, signatures = (parts.get("t") or [""])[0], parts.get("v1") or []
-    if not stamp.isdigit() or not signatures:
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or not signatures:  # not '²'
         raise BadSignature("The Calendly-Webhook-Signature header is missing or malformed.")
     expected = _digest(key, stamp.encode("ascii") + b"." + body)
     if not any(_same(expected, given) for given in signatures):

@@ -145,7 +145,12 @@ def check_mapping(mapping: dict[str, str], columns: int) -> str | None:
     doubles = sorted({FIELDS[f] for f in fields if fields.count(f) > 1})
     if doubles:
         return f"Each field can come from one column only: {', '.join(doubles)}."
-    if any(not k.isdigit() or int(k) >= columns or (f and f not in FIELDS) for k, f in mapping.items()):
+
+    def fits(key: str, field: str) -> bool:  # a column number of this file (ASCII digits: not "²")
+        number = key.isascii() and key.isdigit() and len(key) <= 6 and int(key) < columns
+        return number and (not field or field in FIELDS)
+
+    if not all(fits(k, f) for k, f in mapping.items()):
         return "The mapping does not fit this file; choose the columns again."
     return None
 

@@ -36,7 +36,7 @@ from coachapp.leads.import_rows import FileProblem, ImportRow, Rejected
 from coachapp.leads.intake import normalize_phone
 from coachapp.leads.services import normalize_email
 from coachapp.models import STAGES, Coach, ImportJob, Lead, LeadEvent, utcnow
-from coachapp.textclean import clean_line
+from coachapp.textclean import clean_line, strip_controls
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +72,11 @@ def create_job(filename: str, raw: bytes, by: Coach, now: datetime) -> ImportJob
     if decoded.total_rows > MAX_ROWS:
         raise FileProblem(f"The file has {decoded.total_rows:,} rows; import at most {MAX_ROWS:,} at a time.")
     name = clean_line(filename.replace("\\", "/").rsplit("/", 1)[-1], 200) or "upload.csv"
+    # stored as uploaded, less control characters (a C1 byte, a stray ^R; tab, CR and LF stay)
+    header = [strip_controls(cell, multiline=True) for cell in decoded.header]
     job = ImportJob(created_by_id=by.id, created_by=by.name, filename=name, encoding=decoded.encoding,
-                    delimiter=decoded.delimiter, content=decoded.text, header=decoded.header,
-                    mapping=import_rows.guess_mapping(decoded.header), total_rows=decoded.total_rows,
+                    delimiter=decoded.delimiter, content=strip_controls(decoded.text, multiline=True),
+                    header=header, mapping=import_rows.guess_mapping(header), total_rows=decoded.total_rows,
                     status="uploaded", report=[], created_at=now, updated_at=now)
     db.session.add(job)
     db.session.flush()

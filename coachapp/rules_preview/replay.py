@@ -51,9 +51,9 @@ def parse_n(raw: Any) -> int:
     text = str(raw if raw is not None else "").strip().replace(",", "")
     if not text:
         return DEFAULT_N
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, and int() refuses it
         raise ReplayError(f"How many submissions: enter a whole number from 1 to {MAX_N:,}.")
-    n = int(text)
+    n = int(text) if len(text) <= 9 else MAX_N + 1  # int() refuses over 4,300 digits
     if not 1 <= n <= MAX_N:
         raise ReplayError(f"How many submissions: at most {MAX_N:,} can be replayed at once (and at least 1).")
     return n

@@ -4,6 +4,7 @@ submissions. Answers that a rule set does not ask are dropped by the engine itse
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -75,7 +76,7 @@ def sample_answers(key: str, today: date) -> tuple[str, dict[str, Any]] | None:
     if kind == "persona" and ident in BY_ID:
         persona = BY_ID[ident]
         return persona.label, persona.answers(today)
-    if kind == "submission" and ident.isdigit():
+    if kind == "submission" and re.fullmatch(r"[1-9][0-9]{0,8}", ident):  # within INTEGER, ASCII digits
         answers = db.session.execute(
             select(AssessmentSubmission.answers).where(AssessmentSubmission.id == int(ident),
                                                        AssessmentSubmission.status == "completed")).scalar()

@@ -280,8 +280,12 @@ def move_question(texts: Mapping[str, str], question: str, direction: str) -> di
         lines = texts[ASSESSMENT].splitlines(keepends=True)
         nexts = [q.start_mark.line for q in questions[1:]] + [None]
         (a0, a1), (b0, b1) = (_lines_of(questions[k], nexts[k], lines) for k in (a, b))
-        moved = lines[:a0] + lines[b0:b1] + lines[a1:b0] + lines[a0:a1] + lines[b1:]
-        return {**texts, ASSESSMENT: "".join(moved)}
+        moved = {**texts, ASSESSMENT: "".join(lines[:a0] + lines[b0:b1] + lines[a1:b0] + lines[a0:a1] + lines[b1:])}
+        try:  # an alias (options: *left_pictures) must stay after its anchor, or the file no longer reads
+            _compose(moved, ASSESSMENT)
+        except EditError as exc:
+            raise EditError(f"“{question}” shares its options with “{ids[j]}”, so it cannot move past it.") from exc
+        return moved
     raise EditError(f"No question “{question}” in the assessment.")
 
 

@@ -249,6 +249,8 @@ def by_number(number: str | int) -> RulesVersion | None:
         n = int(str(number).lstrip("vV"))
     except ValueError:
         return None
+    if not 0 < n <= 2**31 - 1:  # an INTEGER column: PostgreSQL refuses a larger literal
+        return None
     return db.session.execute(select(RulesVersion).where(RulesVersion.number == n)).scalar_one_or_none()
 
 

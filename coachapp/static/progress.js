@@ -2,7 +2,8 @@
 // put each value into the element with that id, move the bar to the count named by
 // data-progress-count (and its max to the total, when the JSON has one), and once the job is done
 // or failed reload once to show the outcome. Every data-progress-every ms (default 2000).
-// Optional: without JavaScript the page has a Refresh link.
+// A failed reply (5xx, 429) or a network error is asked again after 5 s. Optional: without
+// JavaScript the page has a Refresh link.
 (function () {
   "use strict";
   var box = document.getElementById("progress");
@@ -12,7 +13,13 @@
   var every = parseInt(box.getAttribute("data-progress-every"), 10) || 2000;
   function tick() {
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        if (response.ok) { return response.json(); }
+        // a server error or a rate limit passes: ask again later; a job gone (404) or no longer
+        // ours to see (403) will not come back
+        if (response.status !== 404 && response.status !== 403) { window.setTimeout(tick, 5000); }
+        return null;
+      })
       .then(function (data) {
         if (!data) { return; }
         Object.keys(data).forEach(function (key) {

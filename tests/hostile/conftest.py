@@ -67,3 +67,11 @@ def fuzz_app(hostile_app) -> Any:
     """The hostile app with empty tables (no app context pushed: each request brings its own)."""
     clean_tables(hostile_app)
     return hostile_app
+
+
+@pytest.fixture
+def dashboard_site(fuzz_app) -> Any:
+    """``fuzz_app`` seeded for the dashboard's hostile tests (``tests/hostile/dashboard_site.py``)."""
+    from tests.hostile.dashboard_site import build_site
+
+    return build_site(fuzz_app)

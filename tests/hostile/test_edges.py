@@ -200,3 +200,19 @@ def test_deep_json_is_refused_before_it_is_parsed(db_app):
     assert not _nests_deeper(b'{"a": ' + b"[" * 31 + b"]" * 31 + b"}", 32)
     assert not _nests_deeper(b'{"a": "' + b"[" * 100 + b'"}', 32)  # brackets inside a string
     assert not _nests_deeper(b'{"a": "\\"' + b"[" * 100 + b'"}', 32)  # an escaped quote stays inside
+
+
+def test_every_int_in_a_url_stops_at_the_largest_stored_id(fuzz_app):
+    """Every ``<int:…>`` on every blueprint is ``IdConverter`` (max: INTEGER): a larger number
+    matches no route, so no query is ever built from it (PostgreSQL refuses it with a 500)."""
+    from coachapp.hygiene import MAX_ID, IdConverter
+
+    converters = [c for rule in fuzz_app.url_map.iter_rules() for c in rule._converters.values()
+                  if isinstance(c, IdConverter)]
+    assert converters and all(c.max == MAX_ID for c in converters)
+    assert fuzz_app.url_map.converters["int"] is IdConverter
+    assert any(rule.rule.startswith("/outbox/") for rule in fuzz_app.url_map.iter_rules())
+    client = fuzz_app.test_client()
+    for path in (f"/outbox/{MAX_ID + 1}", "/outbox/99999999999999999999", f"/dashboard/leads/{MAX_ID + 1}"):
+        assert client.get(path).status_code == 404, path  # no route: before any sign-in check
+    assert client.get(f"/dashboard/leads/{MAX_ID}").status_code == 302  # a route: sign in first

@@ -139,3 +139,44 @@ def test_a_running_replay_updates_its_count_in_place(site, owner):
         page.get_by_role("heading", name="Replay finished").wait_for(timeout=10_000)  # reloaded once done
     finally:
         page.close()
+
+
+def test_a_failed_progress_reply_is_asked_again(site, owner):
+    """One 503 from progress.json (a worker restarting behind the proxy, a rate limit) does not stop
+    the page: it asks again and still shows the count and the outcome."""
+    from playwright.sync_api import expect
+
+    from coachapp.extensions import db
+    from coachapp.models import RulesReplay
+
+    with site.app.app_context():
+        run = db.session.get(RulesReplay, site.run_id)
+        kept = {"status": run.status, "done": run.done}
+        run.status, run.done = "running", 10
+        db.session.commit()
+    failed: list[str] = []
+
+    def first_fails(route) -> None:
+        if not failed:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    context = owner[1280]
+    context.route("**/progress.json", first_fails)
+    page = _open(site, owner, 1280, f"/dashboard/rules/replays/{site.run_id}")
+    try:
+        with site.app.app_context():
+            db.session.get(RulesReplay, site.run_id).done = 77
+            db.session.commit()
+        expect(page.locator("#done")).to_have_text("77", timeout=15_000)
+        assert failed, "the first reply was a 503"
+        with site.app.app_context():
+            run = db.session.get(RulesReplay, site.run_id)
+            run.status, run.done = kept["status"], kept["done"]
+            db.session.commit()
+        page.get_by_role("heading", name="Replay finished").wait_for(timeout=15_000)
+    finally:
+        context.unroute("**/progress.json")
+        page.close()

@@ -133,9 +133,13 @@ def test_the_lead_page_shows_the_meeting_in_the_coachs_zone(client, db_app):
     lambda c: post_calendly(c, calendly_body(), key="not-the-key"),
     lambda c: post_calendly(c, calendly_body(), signature="v1=" + "0" * 64),
     lambda c: post_calendly(c, calendly_body(), signature="t=abc,v1=" + "0" * 64),
+    # "²".isdigit() is True, but it is no ASCII digit (it was a 500); nor is a 40-digit time
+    lambda c: post_calendly(c, calendly_body(), signature="t=\u00b2,v1=" + "0" * 64),
+    lambda c: post_calendly(c, calendly_body(), signature="t=" + "9" * 40 + ",v1=" + "0" * 64),
     lambda c: c.post("/webhooks/calendly", data=calendly_body(), content_type="application/json"),
 ], ids=["calcom-wrong-secret", "calcom-empty", "calcom-zeros", "calcom-missing", "calendly-wrong-key",
-        "calendly-no-timestamp", "calendly-bad-timestamp", "calendly-missing"])
+        "calendly-no-timestamp", "calendly-bad-timestamp", "calendly-superscript-timestamp",
+        "calendly-huge-timestamp", "calendly-missing"])
 def test_a_forged_or_unsigned_request_is_401_and_changes_nothing(client, post):
     response = post(client)
     assert response.status_code == 401
