@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CORE, complete_assessment
@@ -35,6 +36,7 @@ class Site:
     token: str
     lead_id: int
     signed: str  # the retake link's signed part
+    app: object
 
 
 def _seed() -> tuple[str, int, str]:
@@ -66,7 +68,7 @@ def site(tmp_path_factory):
         token, lead_id, signed = _seed()
     try:
         with serving(app, port) as base:
-            yield Site(base, token, lead_id, signed)
+            yield Site(base, token, lead_id, signed, app)
     finally:
         dispose(app)
 
@@ -143,5 +145,40 @@ def test_retake_link_pages(site, browser, width):
         page.get_by_role("button", name="Retake only the self-tests").click()
         page.wait_for_url("**/knee_to_wall")
         assert page.locator("input[name=ktw_left_cm]").input_value() == ""  # never prefilled
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_retake_email_draws_the_charts(site, browser, width):
+    """The retake's plan email, as the captured mailbox shows it (the email's HTML in a sandboxed
+    frame, as a mail app would): the same charts as the results page, inside the screen."""
+    from sqlalchemy import select
+
+    from coachapp.extensions import db
+    from coachapp.models import OutboxMessage
+
+    with site.app.app_context():
+        email_id = db.session.execute(select(OutboxMessage.id).where(OutboxMessage.kind == "assessment_plan")
+                                      .order_by(OutboxMessage.id.desc()).limit(1)).scalar_one()
+    context = browser.new_context(**VIEWPORTS[width])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        sign_in_page(page, site.base, OWNER)
+        page.goto(f"{site.base}/outbox/{email_id}")
+        frame = page.frame_locator("iframe").first
+        charts = frame.locator("svg.progress-chart")
+        expect(charts).to_have_count(3)
+        expect(frame.get_by_text("Left: 8.5 cm → 11 cm, improved by 2.5 cm")).to_be_visible()
+        img = frame.get_by_role("img", name="Knee-to-wall (ankle bend): left and right over your attempts")
+        expect(img).to_have_count(1)
+        frame_box = page.locator("iframe").first.bounding_box()
+        for svg in charts.all():
+            box = svg.bounding_box()
+            right = frame_box["x"] + frame_box["width"] + 0.5
+            assert box and frame_box["x"] <= box["x"] and box["x"] + box["width"] <= right, (box, frame_box)
+        check_page(page, f"retake-email-{width}.png", frames=True)
+        charts.first.locator("xpath=..").screenshot(path=str(ARTIFACTS / f"retake-email-chart-{width}.png"))
     finally:
         context.close()

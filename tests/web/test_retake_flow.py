@@ -80,6 +80,10 @@ def test_a_self_tests_only_retake_keeps_the_core_and_compares(web):
     email = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == "assessment_plan")
                                .order_by(OutboxMessage.id.desc()).limit(1)).scalar_one()
     assert "SINCE YOUR LAST ASSESSMENT ON" in email.text_body and "improved by 4 cm" in email.text_body
+    # the email draws the same charts (inline SVG, for the mail apps that show it), the words stay
+    assert email.html_body.count('class="chart progress-chart"') == 2
+    assert 'id="email-chart-1"' in email.html_body and 'role="img"' in email.html_body
+    assert "<desc id=\"email-chart-1-desc\">" in email.html_body and "<svg" not in email.text_body
 
 
 def test_a_whole_retake_prefills_stable_facts_only(web):
