@@ -24,6 +24,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True, "timezone_id": "America/Denver"}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "timezone_id": "America/Denver"}
+#: The owner the dashboard suites seed (with ``tests.helpers_dashboard.PASSWORD``) and sign in as
+#: (the ``owner`` fixture in tests/integration/conftest.py).
+OWNER_EMAIL = "brian.murray@motive-training.example"
+
 VIEWPORTS = {390: PHONE, 1280: DESKTOP}
 
 

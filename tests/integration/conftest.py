@@ -170,3 +170,15 @@ def browser():
     from tests.integration.browser_kit import launch_chromium
 
     yield from launch_chromium()
+
+
+@pytest.fixture(scope="module")
+def owner(browser, site):
+    """A context per width (``VIEWPORTS``) signed in as ``browser_kit.OWNER_EMAIL`` on the module's
+    ``site`` (any object with ``base``; its seed makes that owner with ``PASSWORD``). A module
+    that signs in someone else defines its own ``owner``."""
+    from tests.helpers_dashboard import PASSWORD
+    from tests.integration.browser_kit import OWNER_EMAIL, signed_in
+
+    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
+        yield contexts

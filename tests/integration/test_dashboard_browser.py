@@ -23,6 +23,7 @@ from tests.helpers import CHEST_PAIN, DESK_ACHILLES
 from tests.helpers_dashboard import coach_with_password
 from tests.integration.browser_kit import (
     ARTIFACTS,
+    OWNER_EMAIL,
     VIEWPORTS,
     check_page,
     embedded_env,
@@ -35,7 +36,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 BY_ID = {p.id: p for p in PERSONAS}
 
-OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_NAME = ("Maximiliana", "Featherstonehaugh-Okonkwo")
 LONG_EMAIL = "maximiliana.featherstonehaugh-okonkwo.trailrunning@extremely-long-running-club-domain.example.com"
 NOTE = "Called at lunch, left a voicemail. She prefers texts after 6 pm; ask about the left Achilles."

@@ -15,12 +15,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import DESK_ACHILLES, complete_assessment
-from tests.helpers_dashboard import PASSWORD, coach_with_password
-from tests.integration.browser_kit import VIEWPORTS, check_page, live_site, signed_in
+from tests.helpers_dashboard import coach_with_password
+from tests.integration.browser_kit import OWNER_EMAIL, VIEWPORTS, check_page, live_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-OWNER_EMAIL = "brian.murray@motive-training.example"
 
 
 @dataclass
@@ -47,12 +45,6 @@ def _seed() -> int:
 def site(tmp_path_factory):
     with live_site(tmp_path_factory.mktemp("dashboard-errors"), "de", _seed) as (base, app, lead_id):
         yield Site(base, app, lead_id)
-
-
-@pytest.fixture(scope="module")
-def owner(browser, site):
-    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
-        yield contexts
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)

@@ -15,12 +15,11 @@ import pytest
 
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import coach_with_password
-from tests.integration.browser_kit import DESKTOP, PHONE, check_page, embedded_env, serving, sign_in_page
+from tests.integration.browser_kit import DESKTOP, OWNER_EMAIL, PHONE, check_page, embedded_env, serving, sign_in_page
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_EMAIL = "maximiliana.featherstonehaugh-okonkwo.trailrunning@extremely-long-running-club-domain.example.com"
 CSV = ("E-mail;First name;Last name;Phone;Stage;Opted in;Opt-in date;Notes;Tags\n"
        f"{LONG_EMAIL};Maximiliana;Featherstonehaugh-Okonkwo;+1 512 555 0143;contacted;yes;2025-03-01;"

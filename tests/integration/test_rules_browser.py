@@ -9,21 +9,20 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_rules_versions import NEW_LABEL, OLD_LABEL, edited_copy, import_draft
 from tests.integration.browser_kit import (
+    OWNER_EMAIL,
     PHONE,
     VIEWPORTS,
     check_page,
     live_site,
     open_from_nav,
     open_page,
-    signed_in,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_INTRO = ("Quick questions about your day, your joints and the running you do now, so the plan fits the "
               "week you actually have: how you spend the day shapes how your hips and upper back move.")
 
@@ -58,12 +57,6 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rules-pages")
     with live_site(tmp, "rv", lambda: _seed(tmp)) as (base, app, seeded):
         yield Site(base, app)
-
-
-@pytest.fixture(scope="module")
-def owner(browser, site):
-    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
-        yield contexts
 
 
 def _open(site, owner, width: int, path: str):

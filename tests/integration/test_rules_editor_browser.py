@@ -9,18 +9,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_rules_versions import OLD_LABEL
 from tests.integration.browser_kit import (
+    OWNER_EMAIL,
     VIEWPORTS,
     check_page,
     live_site,
-    signed_in,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-OWNER_EMAIL = "brian.murray@motive-training.example"
 
 
 @dataclass
@@ -39,12 +37,6 @@ def _seed() -> None:
 def site(tmp_path_factory):
     with live_site(tmp_path_factory.mktemp("rules-editor"), "re", _seed) as (base, app, _):
         yield Site(base, app)
-
-
-@pytest.fixture(scope="module")
-def owner(browser, site):
-    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
-        yield contexts
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)

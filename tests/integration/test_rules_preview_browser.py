@@ -9,19 +9,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.helpers_replay import store_submissions, threshold_draft
 from tests.integration.browser_kit import (
+    OWNER_EMAIL,
     VIEWPORTS,
     check_page,
     live_site,
     open_page,
-    signed_in,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-OWNER_EMAIL = "brian.murray@motive-training.example"
 
 
 @dataclass
@@ -50,12 +48,6 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rules-preview")
     with live_site(tmp, "rp", lambda: _seed(tmp)) as (base, app, seeded):
         yield Site(base, app, seeded)
-
-
-@pytest.fixture(scope="module")
-def owner(browser, site):
-    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
-        yield contexts
 
 
 def _open(site, owner, width: int, path: str):

@@ -9,19 +9,18 @@ from dataclasses import dataclass
 import pytest
 
 from tests.helpers import DESK_ACHILLES
-from tests.helpers_dashboard import PASSWORD, coach_with_password
+from tests.helpers_dashboard import coach_with_password
 from tests.integration.browser_kit import (
+    OWNER_EMAIL,
     VIEWPORTS,
     check_page,
     live_site,
     open_from_nav,
     open_page,
-    signed_in,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-OWNER_EMAIL = "brian.murray@motive-training.example"
 LONG_URL = "https://hooks.extremely-long-integration-platform-domain.example.com/catch/1234567/abcdefghijklmnop/"
 LONG_ERROR = ("<!DOCTYPE html><html><head><title>410 Gone</title></head><body><h1>Gone</h1><p>The hook "
               "https://hooks.extremely-long-integration-platform-domain.example.com/catch/1234567 was turned off</p>")
@@ -64,12 +63,6 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("webhooks-pages")
     with live_site(tmp, "wh", _seed) as (base, app, seeded):
         yield Site(base, app, *seeded)
-
-
-@pytest.fixture(scope="module")
-def owner(browser, site):
-    with signed_in(browser, site.base, OWNER_EMAIL, PASSWORD) as contexts:
-        yield contexts
 
 
 def _open(site, owner, width: int, path: str):
