@@ -205,3 +205,15 @@ def sign_in_page(page, base: str, email: str, password: str | None = None, lands
     page.get_by_label("Password").fill(password or PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lands)
+
+
+@contextmanager
+def fresh_page(browser, width: int) -> Iterator[object]:
+    """A page in a new context of that width (``VIEWPORTS``: no cookies, nobody signed in), with
+    a 10 s default timeout so a missing element fails fast; the context closes afterwards."""
+    context = browser.new_context(**VIEWPORTS[width])
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -29,7 +29,16 @@ import pytest
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import DESK_ACHILLES, form_value
 from tests.helpers_dashboard import coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, DESKTOP, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    DESKTOP,
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    fresh_page,
+    serving,
+    sign_in_page,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -162,10 +171,7 @@ def test_the_assessment_inside_the_coachs_page(browser, sites, width):
     from coachapp.extensions import db
     from coachapp.models import AssessmentSubmission
 
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         page.goto(sites.host_base + HOST_PATH)
         iframe = page.locator("iframe[data-coachapp]")
         iframe.wait_for()
@@ -214,8 +220,6 @@ def test_the_assessment_inside_the_coachs_page(browser, sites, width):
             assert touch["landing_page"] == sites.host_base + HOST_PATH
             assert (touch["utm_source"], touch["utm_campaign"]) == ("instagram", "spring")
             assert len(submission.answers) >= 3
-    finally:
-        context.close()
 
 
 def test_a_site_not_in_embed_origins_gets_no_frame(browser, sites):
@@ -223,12 +227,14 @@ def test_a_site_not_in_embed_origins_gets_no_frame(browser, sites):
     page = context.new_page()
     try:
         page.goto(sites.stranger_base + HOST_PATH)
-        iframe = page.locator("iframe[data-coachapp]")
-        iframe.wait_for()
-        frame = iframe.element_handle().content_frame()
-        # Whatever it lands on (refused: Chromium's error page), once loaded, not after a guessed second.
-        frame.wait_for_url(lambda url: url not in ("", "about:blank"))
-        frame.wait_for_load_state()
+        page.locator("iframe[data-coachapp]").wait_for()
+        # Chromium refuses the page (frame-ancestors) and shows its error page in the frame: wait for
+        # that, polled from the page's frame list (a frame handle can be swapped out as it changes)
+        deadline = time.monotonic() + 10
+        while not any(f.url.startswith("chrome-error://") for f in page.frames):
+            assert time.monotonic() < deadline, [f.url for f in page.frames]
+            page.wait_for_timeout(50)
+        frame = page.frame_locator("iframe[data-coachapp]")
         assert frame.get_by_role("heading", name="What does your body actually need?").count() == 0
         assert page.evaluate(FRAME_HEIGHT) == 640  # no page inside, so nobody resized it
     finally:
@@ -237,10 +243,7 @@ def test_a_site_not_in_embed_origins_gets_no_frame(browser, sites):
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_the_embedded_pages_and_the_settings_page_are_clean(browser, sites, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         page.goto(f"{sites.app_base}/assessment?embed=1")
         check_page(page, f"embed-intro-{width}.png")
         page.get_by_role("button", name="Start the free assessment").click()
@@ -255,5 +258,3 @@ def test_the_embedded_pages_and_the_settings_page_are_clean(browser, sites, widt
         assert sites.host_base in page.locator("main").inner_text()
         assert f"{sites.app_base}/static/embed.js" in page.locator("main").inner_text()
         check_page(page, f"embed-settings-{width}.png")
-    finally:
-        context.close()

@@ -16,6 +16,7 @@ from tests.integration.browser_kit import (
     PHONE,
     check_page,
     embedded_env,
+    fresh_page,
     launch_chromium,
     serving,
     sign_in_page,
@@ -55,10 +56,7 @@ def browser():
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_the_outcomes_page_with_data(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         sign_in_page(page, site, OWNER)
         page.goto(f"{site}/dashboard/insights")
         page.get_by_role("link", name="Outcomes").click()
@@ -79,5 +77,3 @@ def test_the_outcomes_page_with_data(site, browser, width):
         with page.expect_download() as download:
             page.get_by_role("link", name="Download these tables (CSV)").click()
         assert download.value.suggested_filename.endswith("-last-52-weeks.csv")
-    finally:
-        context.close()

@@ -14,7 +14,15 @@ from playwright.sync_api import expect
 from tests.conftest import clean_tables, dispose, free_port, migrate_up
 from tests.helpers import CORE, complete_assessment
 from tests.helpers_dashboard import coach_with_password
-from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    fresh_page,
+    serving,
+    sign_in_page,
+)
 from tests.integration.conftest import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -83,10 +91,7 @@ def _charts_fit(page, section) -> None:
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_results_page_shows_the_comparison(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         page.goto(f"{site.base}/assessment/{site.token}/results")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"retake-results-first-screen-{width}.png"))
@@ -105,16 +110,11 @@ def test_results_page_shows_the_comparison(site, browser, width):
         check_page(page, f"retake-results-{width}.png")
         first = section.locator("article.progress-test").first
         first.screenshot(path=str(ARTIFACTS / f"retake-results-chart-{width}.png"))
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_lead_page_shows_the_same_comparison(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         sign_in_page(page, site.base, OWNER)
         page.goto(f"{site.base}/dashboard/leads/{site.lead_id}")
         section = page.locator("section.progress").first
@@ -124,16 +124,11 @@ def test_lead_page_shows_the_same_comparison(site, browser, width):
         _charts_fit(page, section)
         check_page(page, f"retake-lead-{width}.png")
         section.screenshot(path=str(ARTIFACTS / f"retake-lead-section-{width}.png"))
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_retake_link_pages(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         page.goto(f"{site.base}/assessment/retake/{site.signed}")
         assert page.get_by_role("heading", name="Welcome back, Dana").is_visible()
         check_page(page, f"retake-choice-{width}.png")
@@ -145,8 +140,6 @@ def test_retake_link_pages(site, browser, width):
         page.get_by_role("button", name="Retake only the self-tests").click()
         page.wait_for_url("**/knee_to_wall")
         assert page.locator("input[name=ktw_left_cm]").input_value() == ""  # never prefilled
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
@@ -161,10 +154,7 @@ def test_retake_email_draws_the_charts(site, browser, width):
     with site.app.app_context():
         email_id = db.session.execute(select(OutboxMessage.id).where(OutboxMessage.kind == "assessment_plan")
                                       .order_by(OutboxMessage.id.desc()).limit(1)).scalar_one()
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         sign_in_page(page, site.base, OWNER)
         page.goto(f"{site.base}/outbox/{email_id}")
         frame = page.frame_locator("iframe").first
@@ -180,5 +170,3 @@ def test_retake_email_draws_the_charts(site, browser, width):
             assert box and frame_box["x"] <= box["x"] and box["x"] + box["width"] <= right, (box, frame_box)
         check_page(page, f"retake-email-{width}.png", frames=True)
         charts.first.locator("xpath=..").screenshot(path=str(ARTIFACTS / f"retake-email-chart-{width}.png"))
-    finally:
-        context.close()

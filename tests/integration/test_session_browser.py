@@ -13,7 +13,15 @@ import pytest
 from tests.conftest import Browserish, clean_tables, dispose, free_port, migrate_up
 from tests.helpers_dashboard import coach_with_password
 from tests.helpers_strategy import STRATEGY_FORM
-from tests.integration.browser_kit import ARTIFACTS, VIEWPORTS, check_page, embedded_env, serving, sign_in_page
+from tests.integration.browser_kit import (
+    ARTIFACTS,
+    VIEWPORTS,
+    check_page,
+    embedded_env,
+    fresh_page,
+    serving,
+    sign_in_page,
+)
 from tests.integration.conftest import app_for
 from tests.sessions.helpers import ALWAYS
 
@@ -81,10 +89,7 @@ def _big(locator) -> None:
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_pick_confirm_reschedule_and_cancel_question(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         page.goto(f"{site.base}/strategy-session/thanks/{site.tokens[width]}")
         assert page.get_by_role("heading", name="Pick a time for your call").is_visible()
         assert "Mountain" in page.content() or "Denver" in page.content()
@@ -110,21 +115,14 @@ def test_pick_confirm_reschedule_and_cancel_question(site, browser, width):
         page.wait_for_url("**/cancel")
         check_page(page, f"session-cancel-{width}.png")
         _big(page.get_by_role("button", name="Yes, cancel the session"))
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", VIEWPORTS)
 def test_today_has_attended_and_no_show_buttons(site, browser, width):
-    context = browser.new_context(**VIEWPORTS[width])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
+    with fresh_page(browser, width) as page:
         sign_in_page(page, site.base, OWNER)
         section = page.locator("#session-1, article.session").first
         assert section.is_visible()
         for name in ("Attended", "No-show"):
             _big(section.get_by_role("button", name=name))
         check_page(page, f"session-today-{width}.png")
-    finally:
-        context.close()
