@@ -4,7 +4,8 @@ always in a draft, published through the Rules pages' publish flow.
 
 Every save runs the real loader on the draft's texts (``update_draft(check=False)``): a draft with
 problems is saved and cannot be published; each problem is shown next to its field and all of
-them at the top. Owner only (a coach gets a 403); CSRF on every form.
+them at the top. Owner only (a coach gets a 403: ``access.OWNER_ONLY``, checked in the blueprint); CSRF on
+every form.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from werkzeug.wrappers import Response
 
 from coachapp.assessment import RulesError
 from coachapp.dashboard import bp
-from coachapp.dashboard.access import require_owner
 from coachapp.extensions import db
 from coachapp.models import RulesAudit, RulesVersion, utcnow
 from coachapp.rules_versions import changes, copy_text, edits, services
@@ -32,10 +32,6 @@ AREAS = {
 
 class EditorForm(FlaskForm):
     pass
-
-
-def _owner() -> None:
-    require_owner(current_user)
 
 
 def _draft_or_redirect(number: int) -> RulesVersion | Response:
@@ -55,7 +51,6 @@ def _all_problems(version: RulesVersion) -> list[str]:
 
 @bp.get("/rules/edit")
 def rules_editor() -> str:
-    _owner()
     drafts = [v for v in services.versions() if v.status == "draft"]
     return render_template("dashboard/rules_edit_start.html", drafts=drafts, live=services.live_version(),
                            form=EditorForm())
@@ -63,7 +58,6 @@ def rules_editor() -> str:
 
 @bp.post("/rules/edit/new")
 def rules_edit_new() -> Response:
-    _owner()
     if not EditorForm().validate_on_submit():
         abort(400)
     live = services.live_version()
@@ -85,7 +79,6 @@ def rules_edit_new() -> Response:
 
 @bp.get("/rules/<int:number>/edit")
 def rules_edit(number: int) -> str | Response:
-    _owner()
     version = _draft_or_redirect(number)
     if isinstance(version, Response):
         return version
@@ -97,7 +90,6 @@ def rules_edit(number: int) -> str | Response:
 
 @bp.route("/rules/<int:number>/edit/emails", methods=["GET", "POST"])
 def rules_edit_emails(number: int) -> tuple[str, int] | Response:
-    _owner()
     version = _draft_or_redirect(number)
     if isinstance(version, Response):
         return version
@@ -130,7 +122,6 @@ def rules_edit_emails(number: int) -> tuple[str, int] | Response:
 
 @bp.route("/rules/<int:number>/edit/<area>", methods=["GET", "POST"])
 def rules_edit_area(number: int, area: str) -> tuple[str, int] | Response:
-    _owner()
     if area not in edits.AREAS:
         abort(404)
     version = _draft_or_redirect(number)
