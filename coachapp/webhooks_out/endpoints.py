@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from coachapp.extensions import db
 from coachapp.models import Coach, WebhookDelivery, WebhookEndpoint
+from coachapp.textclean import clean_line
 from coachapp.webhooks_out.signing import EVENT_TYPES, new_secret, url_problem
 
 _STATE = "webhooks_out.endpoints"
@@ -43,7 +44,8 @@ def create(url: str, events: list[str], description: str, by: Coach, now: dateti
     chosen = [e for e in EVENT_TYPES if e in set(events or ())]
     if not chosen or len(chosen) != len(set(events)):
         raise EndpointError("events", "Pick at least one event from the list.")
-    endpoint = WebhookEndpoint(url=url, events=chosen, description=(description or "").strip()[:200],
+    one_line = clean_line(" ".join((description or "").split()), 200)  # line breaks and tabs: spaces
+    endpoint = WebhookEndpoint(url=url, events=chosen, description=one_line,
                                secret=new_secret(), active=True, created_by=by.id, created_at=now)
     db.session.add(endpoint)
     db.session.flush()

@@ -151,3 +151,18 @@ def test_moving_a_question_past_the_one_whose_options_it_shares_is_refused(fuzz_
     with fuzz_app.app_context():
         assert edits.fields(db.session.query(RulesVersion).filter_by(number=1).one().files, "questions")
     assert owner.get("/dashboard/rules/1/edit/questions").status_code == 200
+
+
+def test_a_webhook_description_is_stored_as_one_clean_line(fuzz_app, owner):
+    """The form keeps line breaks in a text field (free text may have them); an endpoint's
+    description is one line in the list, so the service stores it without them (found by the
+    forms fuzz at CI's example count)."""
+    from coachapp.extensions import db
+    from coachapp.models import WebhookEndpoint
+
+    response = owner.post("/dashboard/webhooks", data={
+        "url": "https://hooks.example.com/in", "events": ["lead.created"], "description": "Zap\r\nier\tnew\x85 leads"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    with fuzz_app.app_context():
+        assert db.session.query(WebhookEndpoint).one().description == "Zap ier new leads"
+    assert_nothing_invalid_stored(fuzz_app)
