@@ -87,7 +87,7 @@ def test_generated_queries_and_forms(dashboard_site, who):
     tally = Tally(f"dashboard queries and forms ({who})")
     rules = [r for r in site.rules if r[1] != "auth.logout"]
 
-    @hostile_settings(3.0 if who == "owner" else 2.0)  # CI: 600 / 400 requests (~25 s)
+    @hostile_settings(1.5 if who == "owner" else 1.0)  # CI: 300 / 200 requests
     @given(st.data())
     def visit(data):
         rule, endpoint, methods = data.draw(st.sampled_from(rules))
